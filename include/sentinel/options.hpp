@@ -1,0 +1,122 @@
+// sentinel: every limit, timeout and policy with its default, in one place.
+#pragma once
+
+#include <sentinel/config.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace sentinel {
+
+/// Timeouts. A zero duration disables that timeout. Each one fires with its own error code (see
+/// error.hpp) and closes the connection it fired on; the pool stays healthy.
+struct timeout_options {
+  /// Waiting for a free connection when the origin's connection cap is reached.  error::pool_timeout
+  std::chrono::milliseconds pool_acquire{std::chrono::seconds(30)};
+  /// DNS resolution plus TCP connect (per address tried) plus TLS handshake.  error::connect_timeout
+  std::chrono::milliseconds connect{std::chrono::seconds(10)};
+  /// From the request being written to the complete response head.  error::response_timeout
+  std::chrono::milliseconds response_head{std::chrono::seconds(60)};
+  /// No byte received for this long while a response is being read.  error::idle_timeout
+  std::chrono::milliseconds idle_read{std::chrono::seconds(30)};
+  /// The whole exchange, redirects and retries included; off by default.  error::request_timeout
+  std::chrono::milliseconds total{0};
+};
+
+/// Size limits on what a server may send. Exceeding one fails the request with the named error and
+/// retires the connection (it is never reused).
+struct limit_options {
+  /// Status line plus all header lines (and, separately, a chunked body's trailer block).
+  std::size_t max_head_bytes = 64 * 1024;  ///< error::header_too_large
+  std::size_t max_header_count = 100;      ///< error::too_many_headers
+  std::size_t max_body_bytes = 64u << 20;  ///< error::body_too_large (64 MiB; 0 = unlimited)
+  std::size_t max_chunk_line_bytes = 4096; ///< error::chunk_line_too_long (size + extensions)
+  std::size_t max_decoded_bytes = 256u << 20;  ///< error::decoded_too_large (when decoding bodies)
+};
+
+/// The per-client connection pool (one per worker in a client_pool).
+struct connection_pool_options {
+  /// Connections open at once to one origin (scheme, host, port). Requests beyond it wait, FIFO.
+  std::size_t max_per_origin = 64;
+  /// Connections open at once in total (0 = no limit beyond max_per_origin).
+  std::size_t max_total = 0;
+  /// Idle keep-alive connections are closed after this long unused.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
+  /// Idle connections kept per origin; more are closed when they come back (0 = max_per_origin).
+  std::size_t max_idle_per_origin = 0;
+};
+
+/// Redirect policy. 301/302/303 turn a POST into a GET without body (303 turns every method but HEAD
+/// into GET); 307/308 keep method and body; Authorization, Cookie and Proxy-Authorization are dropped
+/// when the origin changes.
+struct redirect_options {
+  bool follow = false;            ///< Off by default: a 3xx is returned as is.
+  std::size_t max_redirects = 10; ///< error::too_many_redirects past this.
+};
+
+/// Safe retry of requests that died on a stale pooled connection (see docs/retry.md).
+struct retry_options {
+  /// Retry once on a fresh connection when a *reused* connection failed before any response byte
+  /// arrived and the request is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or carries an
+  /// Idempotency-Key header. Never for a fresh connection.
+  bool retry_stale = true;
+};
+
+/// TLS settings (for https:// URLs). Verification is on by default.
+struct tls_options {
+  /// CA bundle file (PEM). Empty: the system trust store.
+  std::string ca_file;
+  /// CA directory (hashed, as `c_rehash` makes). Empty: the system trust store.
+  std::string ca_path;
+  /// Client certificate chain (PEM) and its private key, for servers that ask for one.
+  std::string cert_file;
+  std::string key_file;
+  /// DANGER: accept any certificate for any host. For testing against throw-away servers only; the name
+  /// is long on purpose so that it stands out in review.
+  bool insecure_skip_verify = false;
+};
+
+/// Everything an http_client can be configured with. Values, not handles: copy freely.
+struct client_options {
+  timeout_options timeouts;
+  limit_options limits;
+  connection_pool_options pool;
+  redirect_options redirect;
+  retry_options retry;
+  tls_options tls;
+  /// Sent as User-Agent unless the request has one. Empty: no User-Agent.
+  std::string user_agent = std::string("sentinel/") + SENTINEL_VERSION_STRING;
+  /// Ask for gzip/deflate (Accept-Encoding) and decode the body transparently.
+  bool decompress = false;
+};
+
+/// Per-request overrides of client_options. Unset members take the client's value.
+struct request_options {
+  std::optional<std::chrono::milliseconds> pool_acquire_timeout;
+  std::optional<std::chrono::milliseconds> connect_timeout;
+  std::optional<std::chrono::milliseconds> response_head_timeout;
+  std::optional<std::chrono::milliseconds> idle_read_timeout;
+  std::optional<std::chrono::milliseconds> total_timeout;
+  std::optional<std::size_t> max_body_bytes;
+  std::optional<bool> follow_redirects;
+  std::optional<std::size_t> max_redirects;
+  std::optional<bool> decompress;
+  /// Mark a non-idempotent request (e.g. a POST) as safe to re-send on a stale connection.
+  bool retryable = false;
+};
+
+/// Configuration of a client_pool.
+struct pool_options {
+  /// Worker threads started by the constructor (at least 1). Default: the number of hardware threads.
+  std::size_t workers = std::thread::hardware_concurrency() ? std::thread::hardware_concurrency() : 1;
+  /// Options for each worker's http_client.
+  client_options client;
+  /// How long scale_down()/stop() let in-flight tasks finish before cancelling them (they then complete
+  /// with operation_aborted).
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
+};
+
+}  // namespace sentinel

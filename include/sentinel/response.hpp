@@ -1,0 +1,77 @@
+// sentinel: an HTTP response as a value.
+#pragma once
+
+#include <sentinel/config.hpp>
+#include <sentinel/headers.hpp>
+#include <sentinel/url.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sentinel {
+
+/// How a response was obtained: useful for logs, tests and `-w` style reporting.
+struct transfer_info {
+  std::size_t redirects = 0;       ///< Redirects followed to reach this response.
+  std::size_t retries = 0;         ///< Silent retries after a stale pooled connection died.
+  std::size_t connects = 0;        ///< New connections opened for this exchange (redirects included).
+  bool reused_connection = false;  ///< The final response came over a pooled (reused) connection.
+  std::size_t bytes_received = 0;  ///< Bytes read from the socket for the final response (head + body).
+  std::chrono::nanoseconds elapsed{0};  ///< From send to the last body byte, redirects included.
+};
+
+/// A complete HTTP response. An HTTP status is data, not an error: a 404 or 500 completes successfully.
+///
+/// It owns its bytes (nothing points into connection buffers). 1xx interim responses are skipped and
+/// never surface. `body()` is the body after transfer decoding (chunked framing removed) and, when
+/// decompression is enabled, after content decoding.
+/// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
+class response {
+public:
+  response() = default;
+
+  /// The status code (100..999).
+  int status() const noexcept { return status_; }
+  void set_status(int s) noexcept { status_ = s; }
+  /// True for 2xx.
+  bool ok() const noexcept { return status_ >= 200 && status_ < 300; }
+  /// The reason phrase as received (may be empty).
+  std::string_view reason() const noexcept { return reason_; }
+  void set_reason(std::string_view r) { reason_ = r; }
+  /// HTTP version: 10 for HTTP/1.0, 11 for HTTP/1.1.
+  int version() const noexcept { return version_; }
+  void set_version(int v) noexcept { version_ = v; }
+
+  sentinel::headers& headers() noexcept { return headers_; }
+  const sentinel::headers& headers() const noexcept { return headers_; }
+  /// Trailer fields of a chunked body (empty otherwise).
+  sentinel::headers& trailers() noexcept { return trailers_; }
+  const sentinel::headers& trailers() const noexcept { return trailers_; }
+
+  std::string& body() noexcept { return body_; }
+  const std::string& body() const noexcept { return body_; }
+
+  /// The URL this response came from: the request's URL, or the last redirect target.
+  const sentinel::url& url() const noexcept { return url_; }
+  void set_url(sentinel::url u) { url_ = std::move(u); }
+
+  transfer_info& info() noexcept { return info_; }
+  const transfer_info& info() const noexcept { return info_; }
+
+  /// Empties the response and keeps its storage for reuse.
+  void clear() noexcept;
+
+private:
+  int status_ = 0;
+  int version_ = 11;
+  std::string reason_;
+  sentinel::headers headers_;
+  sentinel::headers trailers_;
+  std::string body_;
+  sentinel::url url_;
+  transfer_info info_;
+};
+
+}  // namespace sentinel

@@ -1,0 +1,83 @@
+// sentinel: absolute http/https URLs.
+#pragma once
+
+#include <sentinel/config.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sentinel {
+
+/// An absolute `http://` or `https://` URL, parsed and validated.
+///
+/// Accepted: `scheme://[userinfo@]host[:port][/path][?query][#fragment]` where host is a registered name,
+/// an IPv4 address or a bracketed IPv6 address (`[::1]`, zone ids are rejected). The scheme and host are
+/// lower-cased (RFC 3986 §6.2.2.1); path and query are kept exactly as given, percent-encoding included
+/// (never decoded or re-encoded). The fragment is kept but never sent. Rejected with `error::invalid_url`:
+/// spaces, control bytes (CR, LF, NUL, ...), non-ASCII bytes, an empty host, a port outside 1..65535, a
+/// malformed IP literal; with `error::unsupported_scheme`: any scheme other than http and https.
+///
+/// A default-constructed url is empty (`empty()`); sending a request with it fails with `invalid_url`.
+/// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
+class url {
+public:
+  url() = default;
+  /// Parses `text`; throws std::system_error (code invalid_url or unsupported_scheme) if it is not valid.
+  explicit url(std::string_view text);
+
+  /// Parses `text`; on failure sets `ec` and returns an empty url. Never throws (except std::bad_alloc).
+  static url parse(std::string_view text, std::error_code& ec);
+
+  /// Resolves a reference (absolute, scheme-relative `//host/p`, absolute-path `/p`, relative `p`,
+  /// query-only `?q`) against this URL as RFC 3986 §5.2 says, removing dot segments. Used for
+  /// redirects' `Location`. On failure sets `ec` and returns an empty url.
+  url resolve(std::string_view reference, std::error_code& ec) const;
+
+  bool empty() const noexcept { return host_.empty(); }
+  /// "http" or "https", lower case.
+  std::string_view scheme() const noexcept { return https_ ? "https" : "http"; }
+  bool is_https() const noexcept { return https_; }
+  /// The host, lower-cased; an IPv6 address without its brackets ("::1").
+  std::string_view host() const noexcept { return host_; }
+  /// True when the host is an IPv6 literal (written in brackets in the URL).
+  bool host_is_ipv6() const noexcept { return ipv6_; }
+  /// True when the host is an IPv4 or IPv6 literal (no DNS lookup, no SNI).
+  bool host_is_ip() const noexcept { return ipv6_ || ipv4_; }
+  /// The port: the explicit one, or 80/443 from the scheme.
+  std::uint16_t port() const noexcept { return port_ != 0 ? port_ : (https_ ? 443 : 80); }
+  /// True when the URL names a port that differs from its scheme's default.
+  bool has_non_default_port() const noexcept { return port_ != 0 && port_ != (https_ ? 443 : 80); }
+  /// The userinfo before '@', as given (percent-encoded), or empty.
+  std::string_view userinfo() const noexcept { return userinfo_; }
+  /// Path, as given; "/" when the URL has none.
+  std::string_view path() const noexcept;
+  /// Query without the '?', as given; empty when there is none.
+  std::string_view query() const noexcept;
+  /// The fragment without '#'; never sent on the wire.
+  std::string_view fragment() const noexcept { return fragment_; }
+  /// The request-target for HTTP/1.1 origin form: path plus "?query" if any. Never empty.
+  std::string_view target() const noexcept { return target_.empty() ? std::string_view("/") : target_; }
+  /// The Host header value: host (bracketed if IPv6), plus ":port" when it is not the default.
+  std::string host_header() const;
+  /// The origin key "scheme://host:port" (port always explicit): equal keys may share connections.
+  std::string origin() const;
+  /// The whole URL, normalized (lower-case scheme and host, no default port), fragment included.
+  std::string str() const;
+
+  friend bool operator==(const url&, const url&) = default;
+
+private:
+  std::string host_;
+  std::string userinfo_;
+  std::string target_;  // path + optional "?query", as given; empty means "/"
+  std::string fragment_;
+  std::uint16_t port_ = 0;  // 0: not given
+  bool https_ = false;
+  bool ipv6_ = false;
+  bool ipv4_ = false;
+  bool has_query_ = false;
+};
+
+}  // namespace sentinel

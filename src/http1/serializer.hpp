@@ -1,0 +1,39 @@
+// sentinel: HTTP/1.1 request head writer. No Asio, no sockets.
+#pragma once
+
+#include <sentinel/request.hpp>
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sentinel::http1 {
+
+/// Extra fields the client contributes to every request head.
+struct head_extras {
+  std::string_view user_agent;       // added unless the request has User-Agent; empty: none
+  std::string_view accept_encoding;  // added unless the request has Accept-Encoding; empty: none
+  bool absolute_form = false;        // request-target in absolute form (for an HTTP forward proxy)
+  std::string_view proxy_authorization;  // added as Proxy-Authorization when not empty
+};
+
+/// Appends the request head of `req` (request line, fields, empty line) to `out`.
+///
+/// Writes, in order: `METHOD SP target SP HTTP/1.1`, Host (from the URL, port only when not default)
+/// unless the request sets Host, the request's own fields in order, User-Agent and Accept-Encoding from
+/// `extras` unless set, and Content-Length: the body's size when the body is not empty or the method is
+/// POST, PUT or PATCH, unless the request sets Content-Length itself (it must then equal the body size)
+/// or Transfer-Encoding (refused: bodies of unknown length are not supported by this function).
+///
+/// Refuses with error::invalid_request, leaving `out` as it was: a method that is not an RFC 9110 token;
+/// a target or a header value containing CR, LF, NUL or another control byte but HTAB; a header name that
+/// is not a token; a Content-Length that disagrees with the body; a Transfer-Encoding header.
+/// An empty url() fails with error::invalid_url.
+std::error_code serialize_head(const request& req, const head_extras& extras, std::string& out);
+
+/// True when `s` is a non-empty RFC 9110 token (method names, header names).
+bool is_token(std::string_view s) noexcept;
+/// True when `s` may be a field value: no CR, LF, NUL or other controls but HTAB.
+bool is_field_value(std::string_view s) noexcept;
+
+}  // namespace sentinel::http1
