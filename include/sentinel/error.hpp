@@ -14,10 +14,10 @@ namespace sentinel {
 /// compare codes (or `condition`s), never messages.
 enum class error {
   // --- usage -----------------------------------------------------------------------------------------
-  invalid_url = 1,          ///< The URL is not an absolute http:// or https:// URL (or has bad characters).
-  unsupported_scheme,       ///< The URL's scheme is neither http nor https.
-  invalid_request,          ///< Method, target or a header contains CR, LF, NUL or other illegal bytes.
-  pool_stopped,             ///< The client_pool (or the worker the task was sent to) has been stopped.
+  invalid_url = 1,     ///< The URL is not an absolute http:// or https:// URL (or has bad characters).
+  unsupported_scheme,  ///< The URL's scheme is neither http nor https.
+  invalid_request,     ///< Method, target or a header contains CR, LF, NUL or other illegal bytes.
+  pool_stopped,        ///< The client_pool (or the worker the task was sent to) has been stopped.
 
   // --- protocol: the peer sent something that is not HTTP/1.x --------------------------------------------
   bad_status_line,          ///< The status line is malformed (version, code or reason).
@@ -34,35 +34,35 @@ enum class error {
   unsupported_content_encoding,  ///< The body is encoded with a coding the client cannot decode.
 
   // --- limits: the peer sent more than the client allows (each names its client_options limit) --------
-  header_too_large,         ///< Status line plus header block exceeds `limits.max_head_bytes`.
-  too_many_headers,         ///< More than `limits.max_header_count` header fields.
-  body_too_large,           ///< The body exceeds `limits.max_body_bytes`.
-  chunk_line_too_long,      ///< A chunk-size line (with extensions) exceeds `limits.max_chunk_line_bytes`.
-  too_many_redirects,       ///< More than `redirect.max_redirects` redirects were followed.
-  decoded_too_large,        ///< The decoded body exceeds `limits.max_decoded_bytes` (a decompression bomb).
+  header_too_large,     ///< Status line plus header block exceeds `limits.max_head_bytes`.
+  too_many_headers,     ///< More than `limits.max_header_count` header fields.
+  body_too_large,       ///< The body exceeds `limits.max_body_bytes`.
+  chunk_line_too_long,  ///< A chunk-size line (with extensions) exceeds `limits.max_chunk_line_bytes`.
+  too_many_redirects,   ///< More than `redirect.max_redirects` redirects were followed.
+  decoded_too_large,    ///< The decoded body exceeds `limits.max_decoded_bytes` (a decompression bomb).
 
   // --- timeouts (each names its client_options timeout) --------------------------------------------------
-  pool_timeout,             ///< No connection to the origin became free within `timeouts.pool_acquire`.
-  resolve_timeout,          ///< Name resolution did not finish within `timeouts.connect`.
-  connect_timeout,          ///< TCP connect (and TLS handshake) did not finish within `timeouts.connect`.
-  response_timeout,         ///< The response head did not arrive within `timeouts.response_head`.
-  idle_timeout,             ///< No byte was received for `timeouts.idle_read` while reading.
-  request_timeout,          ///< The whole exchange did not finish within `timeouts.total`.
+  pool_timeout,      ///< No connection to the origin became free within `timeouts.pool_acquire`.
+  resolve_timeout,   ///< Name resolution did not finish within `timeouts.connect`.
+  connect_timeout,   ///< TCP connect (and TLS handshake) did not finish within `timeouts.connect`.
+  response_timeout,  ///< The response head did not arrive within `timeouts.response_head`.
+  idle_timeout,      ///< No byte was received for `timeouts.idle_read` while reading.
+  request_timeout,   ///< The whole exchange did not finish within `timeouts.total`.
 
   // --- TLS ---------------------------------------------------------------------------------------------
-  tls_handshake_failed,     ///< The TLS handshake failed for a reason other than certificate checks.
-  certificate_expired,      ///< The peer's certificate (or one in its chain) has expired.
+  tls_handshake_failed,       ///< The TLS handshake failed for a reason other than certificate checks.
+  certificate_expired,        ///< The peer's certificate (or one in its chain) has expired.
   certificate_not_yet_valid,  ///< The peer's certificate is not valid yet.
-  certificate_untrusted,    ///< The chain does not lead to a trusted CA (unknown issuer).
-  certificate_self_signed,  ///< The peer presented a self-signed certificate that is not trusted.
+  certificate_untrusted,      ///< The chain does not lead to a trusted CA (unknown issuer).
+  certificate_self_signed,    ///< The peer presented a self-signed certificate that is not trusted.
   certificate_host_mismatch,  ///< The certificate does not name the host (or IP address) we connected to.
-  certificate_invalid,      ///< Any other certificate verification failure.
+  certificate_invalid,        ///< Any other certificate verification failure.
 
   // --- proxies -----------------------------------------------------------------------------------------
-  proxy_error,              ///< The proxy refused the CONNECT tunnel or answered with a non-2xx status.
+  proxy_error,  ///< The proxy refused the CONNECT tunnel or answered with a non-2xx status.
 
   // --- internal ----------------------------------------------------------------------------------------
-  internal,                 ///< A broken invariant or an exception escaped a worker task (a bug; logged).
+  internal,  ///< A broken invariant or an exception escaped a worker task (a bug; logged).
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

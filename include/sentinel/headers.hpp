@@ -39,7 +39,7 @@ class headers {
     std::uint32_t name_off, name_len, value_off, value_len;
   };
 
-public:
+ public:
   headers() = default;
   /// `headers{{"Accept", "text/plain"}, {"X-Trace", "1"}}`
   headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
@@ -79,7 +79,7 @@ public:
 
   /// Random-access iteration over field_views.
   class const_iterator {
-  public:
+   public:
     using iterator_category = std::random_access_iterator_tag;
     using value_type = field_view;
     using difference_type = std::ptrdiff_t;
@@ -87,12 +87,32 @@ public:
     using reference = field_view;
     const_iterator() = default;
     field_view operator*() const noexcept { return (*h_)[i_]; }
-    const_iterator& operator++() noexcept { ++i_; return *this; }
-    const_iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
-    const_iterator& operator--() noexcept { --i_; return *this; }
-    const_iterator operator--(int) noexcept { auto t = *this; --i_; return t; }
-    const_iterator& operator+=(difference_type n) noexcept { i_ += n; return *this; }
-    const_iterator& operator-=(difference_type n) noexcept { i_ -= n; return *this; }
+    const_iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) noexcept {
+      auto t = *this;
+      ++i_;
+      return t;
+    }
+    const_iterator& operator--() noexcept {
+      --i_;
+      return *this;
+    }
+    const_iterator operator--(int) noexcept {
+      auto t = *this;
+      --i_;
+      return t;
+    }
+    const_iterator& operator+=(difference_type n) noexcept {
+      i_ += n;
+      return *this;
+    }
+    const_iterator& operator-=(difference_type n) noexcept {
+      i_ -= n;
+      return *this;
+    }
     friend const_iterator operator+(const_iterator it, difference_type n) noexcept { return it += n; }
     friend const_iterator operator+(difference_type n, const_iterator it) noexcept { return it += n; }
     friend const_iterator operator-(const_iterator it, difference_type n) noexcept { return it -= n; }
@@ -101,9 +121,11 @@ public:
     }
     field_view operator[](difference_type n) const noexcept { return *(*this + n); }
     friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept { return a.i_ == b.i_; }
-    friend auto operator<=>(const const_iterator& a, const const_iterator& b) noexcept { return a.i_ <=> b.i_; }
+    friend auto operator<=>(const const_iterator& a, const const_iterator& b) noexcept {
+      return a.i_ <=> b.i_;
+    }
 
-  private:
+   private:
     friend class headers;
     const_iterator(const headers* h, std::size_t i) noexcept : h_(h), i_(i) {}
     const headers* h_ = nullptr;
@@ -115,7 +137,7 @@ public:
   /// Fields compare equal when they have the same names (case-insensitively) and values, in order.
   friend bool operator==(const headers& a, const headers& b) noexcept;
 
-private:
+ private:
   std::string chars_;         // every name and value, back to back
   std::vector<entry> index_;  // one entry per field, in order
 };

@@ -30,10 +30,10 @@ struct timeout_options {
 /// retires the connection (it is never reused).
 struct limit_options {
   /// Status line plus all header lines (and, separately, a chunked body's trailer block).
-  std::size_t max_head_bytes = 64 * 1024;  ///< error::header_too_large
-  std::size_t max_header_count = 100;      ///< error::too_many_headers
-  std::size_t max_body_bytes = 64u << 20;  ///< error::body_too_large (64 MiB; 0 = unlimited)
-  std::size_t max_chunk_line_bytes = 4096; ///< error::chunk_line_too_long (size + extensions)
+  std::size_t max_head_bytes = 64 * 1024;      ///< error::header_too_large
+  std::size_t max_header_count = 100;          ///< error::too_many_headers
+  std::size_t max_body_bytes = 64u << 20;      ///< error::body_too_large (64 MiB; 0 = unlimited)
+  std::size_t max_chunk_line_bytes = 4096;     ///< error::chunk_line_too_long (size + extensions)
   std::size_t max_decoded_bytes = 256u << 20;  ///< error::decoded_too_large (when decoding bodies)
 };
 
@@ -53,8 +53,8 @@ struct connection_pool_options {
 /// into GET); 307/308 keep method and body; Authorization, Cookie and Proxy-Authorization are dropped
 /// when the origin changes.
 struct redirect_options {
-  bool follow = false;            ///< Off by default: a 3xx is returned as is.
-  std::size_t max_redirects = 10; ///< error::too_many_redirects past this.
+  bool follow = false;             ///< Off by default: a 3xx is returned as is.
+  std::size_t max_redirects = 10;  ///< error::too_many_redirects past this.
 };
 
 /// Safe retry of requests that died on a stale pooled connection (see docs/retry.md).

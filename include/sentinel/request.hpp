@@ -27,7 +27,7 @@ namespace sentinel {
 /// @endcode
 /// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
 class request {
-public:
+ public:
   request() = default;
   /// Throws std::system_error (invalid_url, unsupported_scheme) when `url_text` is not a valid URL.
   request(std::string_view method, std::string_view url_text, sentinel::headers fields = {},
@@ -57,7 +57,7 @@ public:
   /// True for the methods RFC 9110 §9.2.2 calls idempotent: GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
   bool is_idempotent() const noexcept;
 
-private:
+ private:
   std::string method_ = "GET";
   sentinel::url url_;
   sentinel::headers headers_;

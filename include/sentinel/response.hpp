@@ -14,11 +14,11 @@ namespace sentinel {
 
 /// How a response was obtained: useful for logs, tests and `-w` style reporting.
 struct transfer_info {
-  std::size_t redirects = 0;       ///< Redirects followed to reach this response.
-  std::size_t retries = 0;         ///< Silent retries after a stale pooled connection died.
-  std::size_t connects = 0;        ///< New connections opened for this exchange (redirects included).
-  bool reused_connection = false;  ///< The final response came over a pooled (reused) connection.
-  std::size_t bytes_received = 0;  ///< Bytes read from the socket for the final response (head + body).
+  std::size_t redirects = 0;            ///< Redirects followed to reach this response.
+  std::size_t retries = 0;              ///< Silent retries after a stale pooled connection died.
+  std::size_t connects = 0;             ///< New connections opened for this exchange (redirects included).
+  bool reused_connection = false;       ///< The final response came over a pooled (reused) connection.
+  std::size_t bytes_received = 0;       ///< Bytes read from the socket for the final response (head + body).
   std::chrono::nanoseconds elapsed{0};  ///< From send to the last body byte, redirects included.
 };
 
@@ -29,7 +29,7 @@ struct transfer_info {
 /// decompression is enabled, after content decoding.
 /// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
 class response {
-public:
+ public:
   response() = default;
 
   /// The status code (100..999).
@@ -63,7 +63,7 @@ public:
   /// Empties the response and keeps its storage for reuse.
   void clear() noexcept;
 
-private:
+ private:
   int status_ = 0;
   int version_ = 11;
   std::string reason_;

@@ -22,7 +22,7 @@ namespace sentinel {
 /// A default-constructed url is empty (`empty()`); sending a request with it fails with `invalid_url`.
 /// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
 class url {
-public:
+ public:
   url() = default;
   /// Parses `text`; throws std::system_error (code invalid_url or unsupported_scheme) if it is not valid.
   explicit url(std::string_view text);
@@ -68,7 +68,7 @@ public:
 
   friend bool operator==(const url&, const url&) = default;
 
-private:
+ private:
   std::string host_;
   std::string userinfo_;
   std::string target_;  // path + optional "?query", as given; empty means "/"

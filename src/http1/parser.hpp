@@ -115,14 +115,20 @@ private:
     done,
   };
 
+  std::size_t fail(error e, std::error_code& ec) noexcept;
+  error frame_head() noexcept;
+  std::size_t parse_chunk_line(const char* data, std::size_t size, error& e) noexcept;
+  std::size_t parse_trailers(char* data, std::size_t size, error& e);
+
   parser_limits limits_;
   response_head head_;
   std::vector<field_view> trailers_;
   request_kind kind_ = request_kind::normal;
   state state_ = state::head;
-  std::size_t scanned_ = 0;          // head: bytes already searched for the end of the head
+  std::size_t scanned_ = 0;          // bytes of the head / chunk-size line / trailer block already searched
   std::uint64_t remaining_ = 0;      // content_length left, or bytes left in the current chunk
   std::uint64_t body_bytes_ = 0;
+  error failed_{};                   // the first error (0 = none): errors are final, later calls repeat it
 };
 
 }  // namespace sentinel::http1

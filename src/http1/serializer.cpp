@@ -1,1 +1,187 @@
-// placeholder
+// sentinel: HTTP/1.1 request head writer (RFC 9112 §3, §5).
+#include "http1/serializer.hpp"
+
+#include <sentinel/error.hpp>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+
+namespace sentinel::http1 {
+namespace {
+
+// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" /
+// "|" / "~" / DIGIT / ALPHA.
+constexpr std::array<bool, 256> make_tchar_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+    t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> tchar = make_tchar_table();
+
+// The request-target is delimited by SP (RFC 9112 §3), so it must not contain one, nor any control or
+// non-ASCII byte. url guarantees this already; checking again costs little and keeps this function safe
+// on its own.
+bool is_target(std::string_view s) noexcept {
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b >= 0x7F) return false;
+  }
+  return !s.empty();
+}
+
+// RFC 9110 §8.6: Content-Length = 1*DIGIT. Two fields count as the list "n, n", which that grammar
+// does not allow either, so the caller refuses a second one.
+bool content_length_matches(std::string_view v, std::size_t body_size) noexcept {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  if (v.empty()) return false;
+  for (char c : v)
+    if (c < '0' || c > '9') return false;
+  std::uint64_t n = 0;
+  const auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+  return r.ec == std::errc() && n == body_size;
+}
+
+bool body_expected(std::string_view method) noexcept {
+  // RFC 9110 §8.6: a user agent SHOULD send Content-Length when the method defines a meaning for a body
+  // (POST, PUT, PATCH) even if it is empty; some servers answer 411 otherwise.
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+void append(std::string& out, std::string_view s) {
+  out.append(s.data(), s.size());
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  append(out, name);
+  out += ':';
+  if (!value.empty()) {
+    out += ' ';
+    append(out, value);
+  }
+  append(out, "\r\n");
+}
+
+// host [":" port], host bracketed when it is an IPv6 literal; the port only when it is not the default.
+void append_host(std::string& out, const url& u) {
+  if (u.host_is_ipv6()) out += '[';
+  append(out, u.host());
+  if (u.host_is_ipv6()) out += ']';
+  if (u.has_non_default_port()) {
+    char buf[8];
+    const auto r = std::to_chars(buf, buf + sizeof buf, u.port());
+    out += ':';
+    out.append(buf, r.ptr);
+  }
+}
+
+constexpr std::size_t field_size(std::string_view name, std::string_view value) noexcept {
+  return name.size() + 2 + value.size() + 2;  // "name: value\r\n" (an upper bound when value is empty)
+}
+
+}  // namespace
+
+bool is_token(std::string_view s) noexcept {
+  for (char c : s)
+    if (!tchar[static_cast<unsigned char>(c)]) return false;
+  return !s.empty();
+}
+
+bool is_field_value(std::string_view s) noexcept {
+  // RFC 9110 §5.5: field-vchar = VCHAR / obs-text, with SP and HTAB inside. Bare CR, LF and NUL are the
+  // request-splitting bytes; other controls are refused too (recipients may treat them the same way).
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if ((b < 0x20 && b != '\t') || b == 0x7F) return false;
+  }
+  return true;
+}
+
+std::error_code serialize_head(const request& req, const head_extras& extras, std::string& out) {
+  const url& u = req.url();
+  if (u.empty()) return error::invalid_url;
+  const std::string_view method = req.method();
+  const std::string_view target = u.target();
+  if (!is_token(method) || !is_target(target)) return error::invalid_request;
+
+  // Pass 1: validate everything and measure, so that a refusal leaves `out` untouched and a success grows
+  // it at most once.
+  const std::size_t host_size = u.host().size() + 2 + 6;  // brackets, ":65535"
+  std::size_t size = method.size() + 1 + target.size() + 1 + 8 + 2;
+  if (extras.absolute_form) size += u.scheme().size() + 3 + host_size;
+  bool has_host = false, has_user_agent = false, has_accept_encoding = false, has_content_length = false;
+  for (const field_view f : req.headers()) {
+    if (!is_token(f.name) || !is_field_value(f.value)) return error::invalid_request;
+    size += field_size(f.name, f.value);
+    if (iequals(f.name, "Host")) {
+      has_host = true;
+    } else if (iequals(f.name, "User-Agent")) {
+      has_user_agent = true;
+    } else if (iequals(f.name, "Accept-Encoding")) {
+      has_accept_encoding = true;
+    } else if (iequals(f.name, "Content-Length")) {
+      if (has_content_length || !content_length_matches(f.value, req.body().size()))
+        return error::invalid_request;
+      has_content_length = true;
+    } else if (iequals(f.name, "Transfer-Encoding")) {
+      return error::invalid_request;  // the body would be framed differently from what we send
+    }
+  }
+  if (!has_host) size += field_size("Host", {}) + host_size;
+  const bool add_user_agent = !has_user_agent && !extras.user_agent.empty();
+  const bool add_accept_encoding = !has_accept_encoding && !extras.accept_encoding.empty();
+  const bool add_proxy_auth = !extras.proxy_authorization.empty();
+  if ((add_user_agent && !is_field_value(extras.user_agent)) ||
+      (add_accept_encoding && !is_field_value(extras.accept_encoding)) ||
+      (add_proxy_auth && !is_field_value(extras.proxy_authorization)))
+    return error::invalid_request;
+  if (add_user_agent) size += field_size("User-Agent", extras.user_agent);
+  if (add_accept_encoding) size += field_size("Accept-Encoding", extras.accept_encoding);
+  if (add_proxy_auth) size += field_size("Proxy-Authorization", extras.proxy_authorization);
+
+  char length_buf[24];
+  std::string_view length;
+  if (!has_content_length && (!req.body().empty() || body_expected(method))) {
+    const auto r = std::to_chars(length_buf, length_buf + sizeof length_buf, req.body().size());
+    length = std::string_view(length_buf, static_cast<std::size_t>(r.ptr - length_buf));
+    size += field_size("Content-Length", length);
+  }
+  size += 2;
+
+  // Pass 2: write. Nothing below can fail except by bad_alloc in reserve().
+  out.reserve(out.size() + size);
+  append(out, method);
+  out += ' ';
+  if (extras.absolute_form) {  // RFC 9112 §3.2.2, without userinfo (RFC 9110 §4.2.4)
+    append(out, u.scheme());
+    append(out, "://");
+    append_host(out, u);
+  }
+  append(out, target);
+  append(out, " HTTP/1.1\r\n");
+  if (!has_host) {  // RFC 9112 §3.2: Host is required, and goes first
+    append(out, "Host: ");
+    append_host(out, u);
+    append(out, "\r\n");
+  }
+  for (const field_view f : req.headers())
+    append_field(out, f.name, f.value);
+  if (add_user_agent) append_field(out, "User-Agent", extras.user_agent);
+  if (add_accept_encoding) append_field(out, "Accept-Encoding", extras.accept_encoding);
+  if (add_proxy_auth) append_field(out, "Proxy-Authorization", extras.proxy_authorization);
+  if (!length.empty()) append_field(out, "Content-Length", length);
+  append(out, "\r\n");
+  return {};
+}
+
+}  // namespace sentinel::http1
