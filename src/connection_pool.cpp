@@ -1,1 +1,265 @@
-// placeholder
+// sentinel: the per-client connection pool. See connection_pool.hpp and docs/pool.md.
+#include "connection_pool.hpp"
+
+#include "client_core.hpp"
+
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace sentinel::detail {
+
+struct connection_pool::waiter {
+  explicit waiter(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;  // waits until `deadline`; cancel() wakes it early
+  std::string origin;
+  bool allow_idle = true;
+  bool done = false;  // set together with conn (or ec) before the timer is cancelled
+  bool reused = false;
+  std::shared_ptr<connection> conn;
+  std::error_code ec;
+};
+
+connection_pool::connection_pool(client_core& core, const connection_pool_options& opts)
+    : core_(core), opts_(opts), sweeper_(core.ex) {
+  if (opts_.max_per_origin == 0) opts_.max_per_origin = 1;
+  if (opts_.max_idle_per_origin == 0) opts_.max_idle_per_origin = opts_.max_per_origin;
+}
+
+connection_pool::~connection_pool() {
+  shutdown();
+}
+
+std::size_t connection_pool::waiting_count() const noexcept {
+  std::size_t n = total_waiters_.size();
+  for (const auto& [origin, o] : origins_)
+    n += o.waiters.size();
+  return n;
+}
+
+bool connection_pool::can_open(const origin_state& o) const noexcept {
+  return o.open < opts_.max_per_origin && (opts_.max_total == 0 || total_open_ < opts_.max_total);
+}
+
+std::shared_ptr<connection> connection_pool::make_connection(const std::string& origin, origin_state& o) {
+  ++o.open;
+  ++total_open_;
+  core_.counters.open_connections.set(total_open_);
+  return std::make_shared<connection>(core_.shared_from_this(), origin);
+}
+
+asio::awaitable<std::error_code> connection_pool::acquire(const std::string& origin, bool allow_idle,
+                                                          clock::time_point deadline, error timeout_error,
+                                                          lease& out) {
+  if (stopped_) co_return make_error_code(error::pool_stopped);
+  origin_state& o = origins_[origin];
+
+  if (allow_idle) {
+    const auto now = clock::now();
+    while (!o.idle.empty()) {
+      std::shared_ptr<connection> c = std::move(o.idle.back());
+      o.idle.pop_back();
+      --total_idle_;
+      core_.counters.idle_connections.set(total_idle_);
+      const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
+      if (fresh_enough && c->idle_check()) {
+        out = {std::move(c), true};
+        co_return std::error_code{};
+      }
+      // Expired, or the server closed it while it sat idle: drop it without ever sending on it.
+      c->close(false);
+      --o.open;
+      --total_open_;
+      core_.counters.open_connections.set(total_open_);
+    }
+  }
+  if (o.waiters.empty()) {
+    if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
+    if (can_open(o)) {
+      out = {make_connection(origin, o), false};
+      co_return std::error_code{};
+    }
+  }
+
+  // At a limit: wait our turn. release() and slot_freed() hand us a connection directly.
+  auto w = std::make_shared<waiter>(core_.ex);
+  w->origin = origin;
+  w->allow_idle = allow_idle;
+  auto& queue = o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
+  queue.push_back(w);
+  w->timer.expires_at(deadline);
+  std::error_code ec;
+  co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (w->done) {
+    if (w->ec) co_return w->ec;
+    out = {std::move(w->conn), w->reused};
+    co_return std::error_code{};
+  }
+  for (auto* q : {&o.waiters, &total_waiters_}) {
+    auto it = std::find(q->begin(), q->end(), w);
+    if (it != q->end()) q->erase(it);
+  }
+  // An expired timer is our timeout; anything else is the caller's cancellation.
+  co_return ec ? ec : make_error_code(timeout_error);
+}
+
+void connection_pool::release(std::shared_ptr<connection> c) noexcept {
+  auto it = origins_.find(c->origin());
+  if (it == origins_.end()) {  // not ours (cannot happen): just close it
+    c->close(false);
+    return;
+  }
+  origin_state& o = it->second;
+  if (!stopped_ && c->reusable()) {
+    if (!o.waiters.empty()) {
+      auto w = std::move(o.waiters.front());
+      o.waiters.pop_front();
+      w->done = true;
+      if (w->allow_idle) {
+        w->conn = std::move(c);
+        w->reused = true;
+      } else {
+        // It wants a fresh connection (a retry): this connection's slot becomes that one.
+        c->close();
+        --o.open;
+        --total_open_;
+        w->conn = make_connection(it->first, o);
+      }
+      w->timer.cancel();
+      return;
+    }
+    if (total_waiters_.empty() && o.idle.size() < opts_.max_idle_per_origin) {
+      c->idle_since = clock::now();
+      o.idle.push_back(std::move(c));
+      ++total_idle_;
+      core_.counters.idle_connections.set(total_idle_);
+      start_sweeper();
+      return;
+    }
+  }
+  c->close();
+  --o.open;
+  --total_open_;
+  core_.counters.open_connections.set(total_open_);
+  slot_freed(o);
+}
+
+void connection_pool::slot_freed(origin_state& o) noexcept {
+  if (stopped_) return;
+  try {
+    if (!o.waiters.empty() && can_open(o)) {
+      auto w = std::move(o.waiters.front());
+      o.waiters.pop_front();
+      w->conn = make_connection(w->origin, o);
+      w->done = true;
+      w->timer.cancel();
+      return;
+    }
+    while (!total_waiters_.empty()) {
+      auto w = std::move(total_waiters_.front());
+      origin_state& wo = origins_[w->origin];
+      if (!can_open(wo)) return;
+      total_waiters_.pop_front();
+      w->conn = make_connection(w->origin, wo);
+      w->done = true;
+      w->timer.cancel();
+      return;
+    }
+  } catch (...) {
+    // Out of memory while handing over: the waiter times out instead.
+  }
+}
+
+bool connection_pool::close_one_idle_elsewhere(const origin_state& except) noexcept {
+  // The total cap is reached but another origin has idle connections: close its least recently used one.
+  origin_state* victim = nullptr;
+  for (auto& [origin, o] : origins_) {
+    if (&o == &except || o.idle.empty()) continue;
+    if (victim == nullptr || o.idle.front()->idle_since < victim->idle.front()->idle_since) victim = &o;
+  }
+  if (victim == nullptr) return false;
+  victim->idle.front()->close();
+  victim->idle.erase(victim->idle.begin());
+  --victim->open;
+  --total_idle_;
+  --total_open_;
+  core_.counters.idle_connections.set(total_idle_);
+  core_.counters.open_connections.set(total_open_);
+  return true;
+}
+
+void connection_pool::start_sweeper() noexcept {
+  if (sweeper_running_ || opts_.idle_timeout.count() == 0 || !core_.background_timers()) return;
+  sweeper_running_ = true;
+  sweeper_.expires_after(opts_.idle_timeout);
+  sweeper_.async_wait([weak = core_.weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    if (auto core = weak.lock()) core->pool.sweep();
+  });
+}
+
+void connection_pool::sweep() noexcept {
+  sweeper_running_ = false;
+  if (stopped_) return;
+  const auto now = clock::now();
+  for (auto& [origin, o] : origins_) {
+    // idle is LIFO: the oldest connections are at the front.
+    std::size_t expired = 0;
+    while (expired < o.idle.size() && now - o.idle[expired]->idle_since >= opts_.idle_timeout) {
+      o.idle[expired]->close();
+      ++expired;
+    }
+    if (expired == 0) continue;
+    o.idle.erase(o.idle.begin(), o.idle.begin() + static_cast<std::ptrdiff_t>(expired));
+    o.open -= expired;
+    total_idle_ -= expired;
+    total_open_ -= expired;
+  }
+  core_.counters.idle_connections.set(total_idle_);
+  core_.counters.open_connections.set(total_open_);
+  if (total_idle_ > 0) start_sweeper();
+}
+
+void connection_pool::quiesce() noexcept {
+  if (sweeper_running_) {
+    sweeper_running_ = false;
+    sweeper_.cancel();
+  }
+  for (connection* c : all_)
+    c->stop_timer();
+}
+
+void connection_pool::shutdown() noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  sweeper_running_ = false;
+  sweeper_.cancel();
+  for (auto& [origin, o] : origins_) {
+    for (auto& c : o.idle)
+      c->close();
+    o.open -= o.idle.size();
+    total_open_ -= o.idle.size();
+    o.idle.clear();
+    for (auto& w : o.waiters) {
+      w->done = true;
+      w->ec = make_error_code(error::pool_stopped);
+      w->timer.cancel();
+    }
+    o.waiters.clear();
+  }
+  for (auto& w : total_waiters_) {
+    w->done = true;
+    w->ec = make_error_code(error::pool_stopped);
+    w->timer.cancel();
+  }
+  total_waiters_.clear();
+  total_idle_ = 0;
+  // In-use connections: cancel their I/O; their exchanges fail and release() closes them.
+  for (connection* c : all_)
+    c->cancel();
+  core_.counters.idle_connections.set(0);
+  core_.counters.open_connections.set(total_open_);
+}
+
+}  // namespace sentinel::detail

@@ -1,1 +1,354 @@
-// placeholder
+// sentinel: http_client and its core: one request end to end (pool, connect, exchange, redirects, the
+// stale-connection retry, deadlines). See docs/retry.md and docs/cancellation.md.
+#include <sentinel/http_client.hpp>
+
+#include "cancel.hpp"
+#include "client_core.hpp"
+#include "http1/serializer.hpp"
+
+#include <asio/cancellation_type.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace sentinel {
+namespace detail {
+namespace {
+
+constexpr auto never = clock::time_point::max();
+
+clock::time_point after(std::chrono::milliseconds d) noexcept {
+  return d.count() > 0 ? clock::now() + d : never;
+}
+
+// Errors that mean "the server closed or reset a connection we believed alive". Only these, on a reused
+// connection, before any response byte, make a request eligible for the silent retry.
+bool is_stale_error(const std::error_code& ec) noexcept {
+  return ec == error::empty_reply || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == asio::error::eof;
+}
+
+bool is_redirect(int status) noexcept {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Turns `req` into the request for the redirect target (RFC 9110 §15.4), or fails.
+std::error_code follow_redirect(request& req, const response& res) {
+  const auto location = res.headers().get("Location");
+  std::error_code ec;
+  url next = req.url().resolve(location.value_or(std::string_view{}), ec);
+  if (ec) return make_error_code(error::bad_redirect);
+  const int status = res.status();
+  const bool to_get = (status == 303 && req.method() != "HEAD") ||
+                      ((status == 301 || status == 302) && req.method() == "POST");
+  if (to_get) {
+    // The body does not follow a method change, nor do the fields that described it.
+    req.set_method("GET");
+    req.body().clear();
+    for (const char* name : {"Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding"})
+      req.headers().erase(name);
+  }
+  if (next.origin() != req.url().origin()) {
+    // Credentials are for the origin that asked for them, not for wherever it redirects us.
+    for (const char* name : {"Authorization", "Cookie", "Proxy-Authorization", "Host"})
+      req.headers().erase(name);
+  }
+  req.set_url(std::move(next));
+  return {};
+}
+
+}  // namespace
+
+client_stats client_counters::snapshot() const noexcept {
+  client_stats s;
+  s.requests = requests.get();
+  s.errors = errors.get();
+  s.timeouts = timeouts.get();
+  s.retries = retries.get();
+  s.redirects = redirects.get();
+  s.connections_opened = connections_opened.get();
+  s.connections_reused = connections_reused.get();
+  s.tls_handshakes = tls_handshakes.get();
+  s.tls_resumed = tls_resumed.get();
+  s.bytes_sent = bytes_sent.get();
+  s.bytes_received = bytes_received.get();
+  s.open_connections = open_connections.get();
+  s.idle_connections = idle_connections.get();
+  return s;
+}
+
+client_core::client_core(asio::any_io_executor executor, client_options options)
+    : ex(std::move(executor)), opts(std::move(options)), dns(ex), pool(*this, opts.pool) {
+  // The shared read buffer holds a maximal unfinished head plus a generous read: 64 KiB reads keep large
+  // bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).
+  rbuf_cap_ = opts.limits.max_head_bytes + 64 * 1024;
+  rbuf_ = std::make_unique<char[]>(rbuf_cap_);
+}
+
+client_core::~client_core() {
+  pool.shutdown();
+}
+
+tls_context& client_core::tls() {
+  if (!tls_) tls_ = std::make_unique<tls_context>(opts.tls);
+  return *tls_;
+}
+
+void client_core::shutdown() noexcept {
+  stopped_ = true;
+  pool.shutdown();
+}
+
+asio::awaitable<outcome> client_core::exchange(request req) {
+  // This coroutine is the top of its own co_spawn'ed thread (run_exchange, worker_exchange), so it may set
+  // the thread's cancellation behaviour: no exceptions (we check the state ourselves, see cancel.hpp),
+  // and until the request starts to go out, any cancellation type may stop it (nothing was sent); see
+  // send_once for the switch to terminal-only.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+    counters.requests.add();
+    counters.errors.add();
+    co_return outcome(asio::error::operation_aborted, response());
+  }
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  ++active_;
+  const auto start = clock::now();
+  const auto& ro = req.options();
+  const auto total_deadline = after(ro.total_timeout.value_or(opts.timeouts.total));
+  const bool follow = ro.follow_redirects.value_or(opts.redirect.follow);
+  const std::size_t max_redirects = ro.max_redirects.value_or(opts.redirect.max_redirects);
+
+  outcome result;
+  transfer_info info;
+  for (;;) {
+    outcome o = co_await send_once(req, total_deadline, info);
+    if (o.ec || !follow || !is_redirect(o.res.status()) || !o.res.headers().contains("Location")) {
+      result = std::move(o);
+      break;
+    }
+    if (info.redirects >= max_redirects) {
+      result.ec = error::too_many_redirects;
+      break;
+    }
+    if (auto ec = follow_redirect(req, o.res)) {
+      result.ec = ec;
+      break;
+    }
+    ++info.redirects;
+    counters.redirects.add();
+    if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+      result.ec = asio::error::operation_aborted;
+      break;
+    }
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  }
+
+  if (result.ec) {
+    if (stopped_ && result.ec != error::pool_stopped) result.ec = asio::error::operation_aborted;
+    result.res = response();
+    counters.errors.add();
+    if (result.ec == condition::timeout) counters.timeouts.add();
+  } else {
+    const bool reused = result.res.info().reused_connection;
+    const std::size_t bytes = result.res.info().bytes_received;
+    info.reused_connection = reused;
+    info.bytes_received = bytes;
+    info.elapsed = clock::now() - start;
+    result.res.info() = info;
+    result.res.set_url(req.url());
+  }
+  counters.requests.add();
+  if (--active_ == 0 && !background_timers_) pool.quiesce();
+  co_return result;
+}
+
+asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline,
+                                                transfer_info& info) {
+  outcome o;
+  if (stopped_) {
+    o.ec = error::pool_stopped;
+    co_return o;
+  }
+  if (req.url().empty()) {
+    o.ec = error::invalid_url;
+    co_return o;
+  }
+  const auto& ro = req.options();
+  const auto& to = opts.timeouts;
+  exchange_params params;
+  params.kind = req.method() == "HEAD"      ? http1::request_kind::head
+                : req.method() == "CONNECT" ? http1::request_kind::connect
+                                            : http1::request_kind::normal;
+  params.total_deadline = total_deadline;
+  params.response_head_timeout = ro.response_head_timeout.value_or(to.response_head);
+  params.idle_read_timeout = ro.idle_read_timeout.value_or(to.idle_read);
+  params.max_body_bytes = ro.max_body_bytes.value_or(opts.limits.max_body_bytes);
+  const auto connect_timeout = ro.connect_timeout.value_or(to.connect);
+  const auto acquire_deadline =
+      std::min(after(ro.pool_acquire_timeout.value_or(to.pool_acquire)), total_deadline);
+  const error acquire_error =
+      acquire_deadline == total_deadline ? error::request_timeout : error::pool_timeout;
+  const bool may_retry = opts.retry.retry_stale &&
+                         (req.is_idempotent() || ro.retryable || req.headers().contains("Idempotency-Key"));
+  http1::head_extras extras;
+  extras.user_agent = opts.user_agent;
+
+  const std::string& origin = req.url().origin();
+  bool allow_idle = true;
+  for (int attempt = 0;; ++attempt) {
+    connection_pool::lease lease;
+    if (auto ec = co_await pool.acquire(origin, allow_idle, acquire_deadline, acquire_error, lease)) {
+      o.ec = ec;
+      co_return o;
+    }
+    std::shared_ptr<connection> conn = std::move(lease.conn);
+    auto& head = conn->write_buffer();
+    head.clear();
+    if (auto ec = http1::serialize_head(req, extras, head)) {
+      pool.release(std::move(conn));  // nothing was sent: a pooled connection stays usable
+      o.ec = ec;
+      co_return o;
+    }
+    if (lease.reused) {
+      counters.connections_reused.add();
+    } else {
+      ++info.connects;
+      if (auto ec = co_await conn->open(req.url(), connect_timeout, total_deadline)) {
+        pool.release(std::move(conn));
+        o.ec = ec;
+        co_return o;
+      }
+    }
+    // From here on bytes go out: only terminal cancellation (which closes the connection) applies. A
+    // cancellation that arrived meanwhile still counts: nothing was sent yet.
+    if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+      pool.release(std::move(conn));
+      o.ec = asio::error::operation_aborted;
+      co_return o;
+    }
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
+    const exchange_outcome r = co_await conn->exchange(head, req.body(), params, o.res);
+    pool.release(std::move(conn));
+    if (!r.ec) {
+      o.res.info().reused_connection = lease.reused;
+      co_return o;
+    }
+    // A reused connection that died before a single response byte: the server most likely closed it
+    // while it sat idle, and never saw the request. Retry once on a fresh connection, and only when
+    // sending the request twice is harmless. A fresh connection's failure is real: never retried.
+    if (attempt == 0 && lease.reused && r.bytes_received == 0 && may_retry && is_stale_error(r.ec)) {
+      ++info.retries;
+      counters.retries.add();
+      allow_idle = false;
+      o.res = response();
+      if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+        o.ec = asio::error::operation_aborted;
+        co_return o;
+      }
+      co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+      continue;
+    }
+    o.ec = r.ec;
+    co_return o;
+  }
+}
+
+void check_owner(const client_core& core) {
+  core.owner.check("sentinel::http_client");
+}
+
+asio::awaitable<outcome> run_exchange(std::shared_ptr<client_core> core, request req) {
+  // `core` is held by this frame: the client may be destroyed while the exchange runs.
+  co_return co_await core->exchange(std::move(req));
+}
+
+}  // namespace detail
+
+// ---- http_client --------------------------------------------------------------------------------------
+
+http_client::http_client(executor_type ex, client_options options)
+    : core_(std::make_shared<detail::client_core>(std::move(ex), std::move(options))) {}
+
+http_client::~http_client() {
+  if (core_) core_->shutdown();
+}
+
+http_client::http_client(http_client&&) noexcept = default;
+
+http_client& http_client::operator=(http_client&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->shutdown();
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+http_client::executor_type http_client::get_executor() const noexcept {
+  return core_->ex;
+}
+const client_options& http_client::options() const noexcept {
+  return core_->opts;
+}
+http_client::executor_type http_client::core_executor(const detail::client_core& core) noexcept {
+  return core.ex;
+}
+
+client_stats http_client::stats() const noexcept {
+  return core_->counters.snapshot();
+}
+
+void http_client::shutdown() noexcept {
+  core_->shutdown();
+}
+
+asio::awaitable<response> http_client::send(request req) {
+  // Through async_send, so the exchange runs as its own coroutine thread: it sets its own cancellation
+  // filters, which must not leak into the caller's coroutine.
+  co_return co_await async_send(std::move(req), asio::use_awaitable);
+}
+
+asio::awaitable<response> http_client::get(std::string_view url, sentinel::headers fields) {
+  request req("GET", url, std::move(fields));
+  co_return co_await send(std::move(req));
+}
+
+asio::awaitable<response> http_client::head(std::string_view url, sentinel::headers fields) {
+  request req("HEAD", url, std::move(fields));
+  co_return co_await send(std::move(req));
+}
+
+asio::awaitable<response> http_client::post(std::string_view url, std::string body,
+                                            sentinel::headers fields) {
+  request req("POST", url, std::move(fields), std::move(body));
+  co_return co_await send(std::move(req));
+}
+
+asio::awaitable<response> http_client::put(std::string_view url, std::string body, sentinel::headers fields) {
+  request req("PUT", url, std::move(fields), std::move(body));
+  co_return co_await send(std::move(req));
+}
+
+asio::awaitable<response> http_client::del(std::string_view url, sentinel::headers fields) {
+  request req("DELETE", url, std::move(fields));
+  co_return co_await send(std::move(req));
+}
+
+client_stats& client_stats::operator+=(const client_stats& o) noexcept {
+  requests += o.requests;
+  errors += o.errors;
+  timeouts += o.timeouts;
+  retries += o.retries;
+  redirects += o.redirects;
+  connections_opened += o.connections_opened;
+  connections_reused += o.connections_reused;
+  tls_handshakes += o.tls_handshakes;
+  tls_resumed += o.tls_resumed;
+  bytes_sent += o.bytes_sent;
+  bytes_received += o.bytes_received;
+  open_connections += o.open_connections;
+  idle_connections += o.idle_connections;
+  return *this;
+}
+
+}  // namespace sentinel

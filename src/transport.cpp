@@ -1,1 +1,224 @@
-// placeholder
+// sentinel: TCP/TLS transport, TLS context and the DNS cache. See transport.hpp.
+#include "transport.hpp"
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+namespace sentinel::detail {
+namespace {
+
+// ex_data slots: the SSL object knows its tls_context and the origin its session belongs to.
+struct session_owner {
+  tls_context* ctx;
+  std::string origin;
+};
+
+// OpenSSL frees the session_owner together with the SSL object.
+void free_session_owner(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<session_owner*>(ptr);
+}
+
+int session_owner_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_session_owner);
+  return index;
+}
+
+// OpenSSL calls this when the server hands us a session (after the TLS 1.2 handshake, or when a TLS 1.3
+// NewSessionTicket arrives after it). Returning 1 keeps the reference we were given.
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* owner = static_cast<session_owner*>(SSL_get_ex_data(ssl, session_owner_index()));
+  if (owner == nullptr || owner->ctx == nullptr) return 0;
+  owner->ctx->store_session(owner->origin, session);
+  return 1;
+}
+
+std::error_code make_ssl_error() {
+  const unsigned long e = ::ERR_get_error();
+  if (e == 0) return make_error_code(error::tls_handshake_failed);
+  return {static_cast<int>(e), asio::error::get_ssl_category()};
+}
+
+}  // namespace
+
+// ---- tls_context --------------------------------------------------------------------------------------
+
+tls_context::tls_context(const tls_options& opts)
+    : ctx_(asio::ssl::context::tls_client), verify_(!opts.insecure_skip_verify) {
+  SSL_CTX* native = ctx_.native_handle();
+  // TLS 1.2 is the floor: older versions are broken and no server worth talking to needs them.
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(native, on_new_session);
+
+  std::error_code ec;
+  if (verify_) {
+    ctx_.set_verify_mode(asio::ssl::verify_peer, ec);
+    if (!ec) {
+      if (opts.ca_file.empty() && opts.ca_path.empty()) {
+        ctx_.set_default_verify_paths(ec);
+      } else {
+        if (!opts.ca_file.empty()) ctx_.load_verify_file(opts.ca_file, ec);
+        if (!ec && !opts.ca_path.empty()) ctx_.add_verify_path(opts.ca_path, ec);
+      }
+    }
+  } else {
+    ctx_.set_verify_mode(asio::ssl::verify_none, ec);
+  }
+  if (!ec && !opts.cert_file.empty()) ctx_.use_certificate_chain_file(opts.cert_file, ec);
+  if (!ec && !opts.key_file.empty()) ctx_.use_private_key_file(opts.key_file, asio::ssl::context::pem, ec);
+  init_error_ = ec;
+}
+
+tls_context::~tls_context() {
+  for (auto& [origin, s] : sessions_)
+    SSL_SESSION_free(s);
+}
+
+SSL_SESSION* tls_context::session_for(const std::string& origin) const noexcept {
+  auto it = sessions_.find(origin);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void tls_context::store_session(const std::string& origin, SSL_SESSION* s) {
+  auto [it, inserted] = sessions_.try_emplace(origin, s);
+  if (!inserted) {
+    SSL_SESSION_free(it->second);
+    it->second = s;
+  }
+}
+
+void tls_context::forget_session(const std::string& origin) noexcept {
+  auto it = sessions_.find(origin);
+  if (it == sessions_.end()) return;
+  SSL_SESSION_free(it->second);
+  sessions_.erase(it);
+}
+
+std::error_code map_tls_error(std::error_code ec, SSL* ssl) {
+  if (!ec || ssl == nullptr) return ec;
+  const long verify = SSL_get_verify_result(ssl);
+  switch (verify) {
+    case X509_V_OK:
+      return ec;  // not a certificate problem: OpenSSL's own error says what went wrong
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return make_error_code(error::certificate_expired);
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return make_error_code(error::certificate_not_yet_valid);
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return make_error_code(error::certificate_self_signed);
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+      return make_error_code(error::certificate_untrusted);
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return make_error_code(error::certificate_host_mismatch);
+    default:
+      return make_error_code(error::certificate_invalid);
+  }
+}
+
+// ---- stream -------------------------------------------------------------------------------------------
+
+std::error_code stream::start_tls(tls_context& ctx, const url& u, const std::string& origin) {
+  if (auto ec = ctx.init_error()) return ec;
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(tcp_), ctx.native());
+  SSL* ssl = tls_->native_handle();
+  const std::string host(u.host());
+  if (!u.host_is_ip()) {
+    // SNI only for names: RFC 6066 §3 forbids literal IP addresses in server_name.
+    if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) return make_ssl_error();
+  }
+  if (ctx.verify()) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int ok = u.host_is_ip() ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                                  : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+    if (ok != 1) return make_ssl_error();
+  }
+  static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  if (SSL_set_alpn_protos(ssl, alpn, sizeof alpn) != 0) return make_ssl_error();
+  auto owner = std::make_unique<session_owner>(session_owner{&ctx, origin});
+  if (SSL_set_ex_data(ssl, session_owner_index(), owner.get()) != 1) return make_ssl_error();
+  owner.release();  // now owned by the SSL object (free_session_owner)
+  if (SSL_SESSION* s = ctx.session_for(origin)) SSL_set_session(ssl, s);
+  return {};
+}
+
+void stream::close() noexcept {
+  std::error_code ignored;
+  socket().close(ignored);
+}
+
+// ---- dns_cache ----------------------------------------------------------------------------------------
+
+asio::awaitable<std::error_code> dns_cache::resolve(const url& u, std::vector<tcp::endpoint>& out,
+                                                    clock::time_point deadline) {
+  out.clear();
+  std::error_code ec;
+  if (u.host_is_ip()) {
+    out.emplace_back(asio::ip::make_address(std::string(u.host()), ec), u.port());
+    co_return ec;
+  }
+  std::string key = u.origin();
+  const auto now = clock::now();
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    if (it->second.expires > now) {
+      out = it->second.endpoints;
+      co_return std::error_code{};
+    }
+    entries_.erase(it);
+  }
+
+  // getaddrinfo runs on Asio's resolver thread and cannot be interrupted, and Asio 1.22's resolver has no
+  // per-operation cancellation: race it against a timer ourselves and abandon it on timeout (its result
+  // is dropped when it arrives).
+  struct state {
+    explicit state(const asio::any_io_executor& ex) : resolver(ex), timer(ex) {}
+    tcp::resolver resolver;
+    asio::steady_timer timer;
+    std::error_code ec;
+    tcp::resolver::results_type results;
+    bool done = false;
+  };
+  auto st = std::make_shared<state>(ex_);
+  st->resolver.async_resolve(std::string(u.host()), std::to_string(u.port()),
+                             asio::ip::resolver_base::numeric_service,
+                             [st](std::error_code e, tcp::resolver::results_type r) {
+                               if (st->done) return;
+                               st->done = true;
+                               st->ec = e;
+                               st->results = std::move(r);
+                               st->timer.cancel();
+                             });
+  st->timer.expires_at(deadline);
+  std::error_code wait_ec;
+  co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+  if (!st->done) {
+    st->done = true;
+    st->resolver.cancel();
+    // Our own cancellation (the caller's) aborts the wait; only an expired timer is a timeout.
+    co_return wait_ec == asio::error::operation_aborted ? wait_ec : make_error_code(error::resolve_timeout);
+  }
+  if (st->ec) co_return st->ec;
+  for (const auto& r : st->results)
+    out.push_back(r.endpoint());
+  if (out.empty()) co_return asio::error::host_not_found;
+  entries_[std::move(key)] = entry{out, now + ttl_};
+  co_return std::error_code{};
+}
+
+}  // namespace sentinel::detail

@@ -1,0 +1,87 @@
+// sentinel: one worker of a client_pool: a thread, its io_context and its own http_client.
+#pragma once
+
+#include <sentinel/config.hpp>
+#include <sentinel/http_client.hpp>
+#include <sentinel/stats.hpp>
+
+#include <asio/cancellation_signal.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+namespace sentinel {
+
+class client_pool;
+namespace detail {
+struct worker_access;
+}
+
+/// A worker: one thread running its own io_context, owning its own http_client (and so its own
+/// connection pool, DNS cache and TLS context). Nothing in it is shared with other workers.
+///
+/// Tasks given to client_pool::async_run receive the worker they run on; everything they do with it
+/// (client(), get_executor()) happens on the worker's thread, and the task never leaves that thread.
+/// @par Thread safety  id(), thread_id() and stats() from any thread; everything else only on the
+/// worker's own thread (debug builds abort otherwise).
+class worker {
+ public:
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  /// A number unique within the pool, never reused (1, 2, 3, ... in creation order). For logs.
+  std::size_t id() const noexcept { return id_; }
+  /// The worker's thread.
+  std::thread::id thread_id() const noexcept { return thread_id_.load(std::memory_order_acquire); }
+  /// The worker's executor. Anything posted here runs on the worker's thread.
+  asio::io_context::executor_type get_executor() noexcept { return ctx_.get_executor(); }
+  /// The worker's own client. Use it only from the worker's thread (inside a task).
+  http_client& client() noexcept { return client_; }
+  /// True when called from this worker's thread.
+  bool running_in_this_thread() const noexcept {
+    return const_cast<asio::io_context&>(ctx_).get_executor().running_in_this_thread();
+  }
+  /// Counters; safe from any thread.
+  worker_stats stats() const noexcept;
+
+ private:
+  friend class client_pool;
+  friend struct detail::worker_access;
+
+  worker(std::size_t id, const client_options& options, std::atomic<std::uint64_t>& gate);
+  void start();
+  // --- worker thread only ---
+  void task_started(asio::cancellation_signal& sig);
+  void task_finished(asio::cancellation_signal& sig) noexcept;
+  void check_drained() noexcept;
+  void on_grace_expired() noexcept;
+  // --- any thread ---
+  void begin_drain(std::chrono::milliseconds grace);
+  void join() noexcept;
+
+  std::size_t id_;
+  asio::io_context ctx_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  http_client client_;
+  std::atomic<std::uint64_t>& gate_;  // admission count + closed bit; lives in the pool's slot
+  std::atomic<std::thread::id> thread_id_{};
+  std::thread thread_;
+  // worker thread only
+  std::unordered_set<asio::cancellation_signal*> active_;
+  asio::steady_timer drain_timer_;
+  bool draining_ = false;
+  bool grace_expired_ = false;
+  // any thread (relaxed counters)
+  std::atomic<std::uint64_t> tasks_{0};
+  std::atomic<std::uint64_t> in_flight_{0};
+};
+
+}  // namespace sentinel

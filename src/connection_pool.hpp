@@ -1,0 +1,89 @@
+// sentinel: the per-client (so per-worker) connection pool. Single-threaded: no locks.
+//
+// origin ("scheme://host:port") -> idle connections (a LIFO stack: the most recently used connection is the
+// most likely to be alive and warm) + count of open connections + FIFO queue of requests waiting for one.
+// A waiter is handed a connection (or the right to open one) directly by release(), so a freed
+// connection never goes back to the idle list while somebody waits, and waiters are served in order.
+// See docs/pool.md.
+#pragma once
+
+#include "connection.hpp"
+
+#include <sentinel/options.hpp>
+
+#include <asio/steady_timer.hpp>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace sentinel::detail {
+
+class connection_pool {
+ public:
+  connection_pool(client_core& core, const connection_pool_options& opts);
+  ~connection_pool();
+
+  /// A connection to use for one exchange: an idle one (`reused`), or a new, unopened one that counts
+  /// against the limits already (the caller opens it, and releases it whatever happens).
+  struct lease {
+    std::shared_ptr<connection> conn;
+    bool reused = false;
+  };
+
+  /// Gets a connection for `origin`. With `allow_idle` false, never hands out an idle connection (a retry
+  /// after a stale one wants a fresh connection). Waits, in FIFO order, while the origin (or the total)
+  /// is at its limit. Errors: pool_timeout when `deadline` passes first (`timeout_error` names which
+  /// deadline it was), operation_aborted when the caller cancels, pool_stopped after shutdown().
+  asio::awaitable<std::error_code> acquire(const std::string& origin, bool allow_idle,
+                                           clock::time_point deadline, error timeout_error, lease& out);
+
+  /// Gives back a leased connection: kept idle (or handed to a waiter) when reusable, closed otherwise.
+  void release(std::shared_ptr<connection> c) noexcept;
+
+  /// Closes idle connections, cancels in-use ones (their exchanges fail with operation_aborted) and
+  /// fails every waiter with pool_stopped. Later acquire() calls fail with pool_stopped.
+  void shutdown() noexcept;
+
+  /// Stops every pending timer (idle sweeper, connection deadlines): called when the client has no
+  /// exchange in flight and does not own its executor, so the user's io_context::run() can return.
+  void quiesce() noexcept;
+
+  std::size_t open_count() const noexcept { return total_open_; }
+  std::size_t idle_count() const noexcept { return total_idle_; }
+  std::size_t waiting_count() const noexcept;
+
+  // connection registration, for shutdown()
+  void track(connection* c) { all_.insert(c); }
+  void untrack(connection* c) noexcept { all_.erase(c); }
+
+ private:
+  struct waiter;
+  struct origin_state {
+    std::vector<std::shared_ptr<connection>> idle;  // back = most recently used
+    std::size_t open = 0;                           // idle + in use + being opened
+    std::deque<std::shared_ptr<waiter>> waiters;    // FIFO
+  };
+
+  bool can_open(const origin_state& o) const noexcept;
+  std::shared_ptr<connection> make_connection(const std::string& origin, origin_state& o);
+  void slot_freed(origin_state& o) noexcept;  // a connection closed: let a waiter open one
+  bool close_one_idle_elsewhere(const origin_state& except) noexcept;
+  void start_sweeper() noexcept;
+  void sweep() noexcept;
+
+  client_core& core_;
+  connection_pool_options opts_;
+  std::unordered_map<std::string, origin_state> origins_;
+  std::deque<std::shared_ptr<waiter>> total_waiters_;  // blocked by max_total, not by their origin
+  std::unordered_set<connection*> all_;
+  std::size_t total_open_ = 0, total_idle_ = 0;
+  asio::steady_timer sweeper_;
+  bool sweeper_running_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace sentinel::detail
