@@ -83,7 +83,7 @@ client_core::client_core(asio::any_io_executor executor, client_options options)
   // The shared read buffer holds a maximal unfinished head plus a generous read: 64 KiB reads keep large
   // bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).
   rbuf_cap_ = opts.limits.max_head_bytes + 64 * 1024;
-  rbuf_ = std::make_unique<char[]>(rbuf_cap_);
+  rbuf_.reset(new char[rbuf_cap_]);  // not value-initialized: untouched pages cost no memory
 }
 
 client_core::~client_core() {

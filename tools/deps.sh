@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what sentinel needs on Debian 12 (only the packages that are missing). Sourced by the other
+# tools/ scripts; run directly to just install. Uses sudo when not root.
+set -euo pipefail
+
+SENTINEL_PACKAGES=(
+  g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
+  libasio-dev libssl-dev openssl zlib1g-dev libbrotli-dev libzstd-dev
+  catch2 libhttp-parser-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  nginx wrk
+)
+
+sentinel_install_deps() {
+  local missing=()
+  for p in "${SENTINEL_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The nginx package starts a system nginx on port 80; the tests run their own, so stop it.
+  if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  $sudo service nginx stop >/dev/null 2>&1 || true
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  sentinel_install_deps
+fi
