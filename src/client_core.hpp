@@ -75,7 +75,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   connection_pool pool;
 
  private:
-  asio::awaitable<outcome> send_once(request& req, clock::time_point total_deadline, transfer_info& info);
+  asio::awaitable<outcome> send_once(request& req, clock::time_point total_deadline, bool follow,
+                                     transfer_info& info);
 
   std::unique_ptr<tls_context> tls_;
   std::unique_ptr<char[]> rbuf_;

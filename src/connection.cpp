@@ -202,6 +202,7 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, st
   limits.max_body_bytes = params.max_body_bytes;
   parser_.set_limits(limits);
   parser_.reset(params.kind);
+  consumer_ = params.consumer;
   spill_.clear();
   own_len_ = 0;
 
@@ -230,7 +231,10 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, st
         parser_.on_eof(out.ec);
         if (!out.ec && ec == asio::ssl::error::stream_truncated) out.ec = error::unexpected_eof;
       }
-      if (!out.ec && parser_.done()) reusable_ = false;
+      if (!out.ec && parser_.done()) {
+        reusable_ = false;
+        out.ec = consumer_->on_end(res);  // an until-close body ends here
+      }
       break;
     }
     std::size_t consumed = 0;
@@ -297,7 +301,10 @@ asio::awaitable<std::error_code> connection::fill(chunk& c) {
       own_cap_ = cap;
     }
     if (fired_) co_return fired_or(ec);
-    if (idle_timeout_.count() > 0) {
+    // The idle timeout runs from the first response byte on. Before it, the server is still working on
+    // its answer, which is response_head's to bound: otherwise an idle_read shorter than response_head (as
+    // in the defaults) would cut every slow answer short, and with the wrong error.
+    if (idle_timeout_.count() > 0 && exchange_bytes_ > 0) {
       idle_deadline_ = clock::now() + idle_timeout_;
       arm();
     }
@@ -344,7 +351,7 @@ asio::awaitable<std::error_code> connection::fill(chunk& c) {
       ec.clear();
     }
     wait_first_ = false;
-    if (idle_timeout_.count() > 0) {
+    if (idle_timeout_.count() > 0 && exchange_bytes_ > 0) {  // from the first byte on (see above)
       idle_deadline_ = clock::now() + idle_timeout_;
       arm();
     }
@@ -379,18 +386,23 @@ std::error_code connection::process(chunk& c, std::size_t& pos, response& res) {
       copy_head(res);
       pos += n;
       phase_deadline_ = never;  // the head arrived: only the idle and total deadlines remain
+      if (auto e = consumer_->on_head(res)) return e;
+      if (parser_.done()) return consumer_->on_end(res);  // a response without a body
       continue;
     }
     std::string_view data;
     const std::size_t n = parser_.parse_body(c.data + pos, c.size - pos, data, ec);
     if (ec) return ec;
-    if (!data.empty()) res.body().append(data);
+    if (!data.empty()) {
+      if (auto e = consumer_->on_body(data)) return e;
+    }
     pos += n;
+    if (parser_.done()) {
+      for (const auto& f : parser_.trailers())
+        res.trailers().add(f.name, f.value);
+      return consumer_->on_end(res);
+    }
     if (n == 0 && data.empty()) break;  // needs more bytes
-  }
-  if (parser_.done()) {
-    for (const auto& f : parser_.trailers())
-      res.trailers().add(f.name, f.value);
   }
   return {};
 }
@@ -406,7 +418,6 @@ void connection::copy_head(response& res) {
     fields.add(f.name, f.value);
   res.trailers().clear();
   res.body().clear();
-  if (h.framing == http1::body_framing::content_length) res.body().reserve(h.content_length);
 }
 
 // ---- pool support -------------------------------------------------------------------------------------

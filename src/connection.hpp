@@ -29,8 +29,23 @@ namespace sentinel::detail {
 
 class client_core;
 
+/// Receives a response while it is parsed: the head once, then the body (transfer coding removed) in
+/// pieces, then the end. Any error it returns ends the exchange (and retires the connection).
+class response_consumer {
+ public:
+  /// `res` holds status, reason, version and header fields.
+  virtual std::error_code on_head(response& res) = 0;
+  virtual std::error_code on_body(std::string_view data) = 0;
+  /// The whole response arrived; `res` now holds the trailers too.
+  virtual std::error_code on_end(response& res) = 0;
+
+ protected:
+  ~response_consumer() = default;
+};
+
 /// What the client asks of one exchange on a connection.
 struct exchange_params {
+  response_consumer* consumer = nullptr;  // required
   http1::request_kind kind = http1::request_kind::normal;
   clock::time_point total_deadline = clock::time_point::max();
   clock::duration response_head_timeout{};  // zero: off
@@ -126,6 +141,7 @@ class connection : public std::enable_shared_from_this<connection> {
   clock::time_point idle_deadline_ = clock::time_point::max();
   std::optional<error> fired_;
 
+  response_consumer* consumer_ = nullptr;  // during an exchange
   std::size_t served_ = 0;
   std::size_t exchange_bytes_ = 0;
   bool reusable_ = false;

@@ -28,6 +28,7 @@ constexpr error_info error_table[] = {
     {"unsupported_scheme", "unsupported URL scheme: only http and https are supported"},
     {"invalid_request", "invalid request: method, target or a header field contains illegal bytes"},
     {"pool_stopped", "the client pool (or the worker the task was sent to) has been stopped"},
+    {"aborted_by_callback", "the request's on_head or on_body callback returned false"},
     {"bad_status_line", "malformed status line in the response"},
     {"bad_header", "malformed header field in the response"},
     {"bad_content_length", "invalid Content-Length in the response"},
@@ -73,6 +74,7 @@ int condition_of(error e) noexcept {
     case error::unsupported_scheme:
     case error::invalid_request:
     case error::pool_stopped:
+    case error::aborted_by_callback:
       return static_cast<int>(condition::usage);
     case error::bad_status_line:
     case error::bad_header:

@@ -4,6 +4,7 @@
 
 #include "cancel.hpp"
 #include "client_core.hpp"
+#include "decoder.hpp"
 #include "http1/serializer.hpp"
 
 #include <asio/cancellation_type.hpp>
@@ -11,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 namespace sentinel {
 namespace detail {
@@ -57,6 +59,76 @@ std::error_code follow_redirect(request& req, const response& res) {
   req.set_url(std::move(next));
   return {};
 }
+
+// The response_consumer of one exchange: decodes the content when asked to, delivers the body to the
+// request's on_body callback or into response::body(), and swallows the body of a redirect that will be
+// followed (users see only the final response).
+class body_consumer final : public response_consumer {
+ public:
+  body_consumer(const request_options& ro, bool decompress, bool follow_redirects, std::size_t max_decoded)
+      : ro_(ro), decompress_(decompress), follow_(follow_redirects), max_decoded_(max_decoded) {}
+
+  std::error_code on_head(response& res) override {
+    res_ = &res;
+    discard_ = follow_ && is_redirect(res.status()) && res.headers().contains("Location");
+    if (discard_) return {};
+    decoder_.reset();
+    if (decompress_) {
+      if (auto ce = res.headers().get("Content-Encoding")) {
+        if (auto ec = decoder_.init(*ce)) return ec;
+        if (decoder_.active()) {
+          // The fields now describe the decoded body the caller gets.
+          res.headers().erase("Content-Encoding");
+          res.headers().erase("Content-Length");
+        }
+      }
+    }
+    if (!decoder_.active() && !ro_.on_body) {
+      if (auto cl = res.headers().get("Content-Length")) {
+        std::uint64_t n = 0;
+        std::from_chars(cl->data(), cl->data() + cl->size(), n);
+        res.body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n, 64u << 20)));
+      }
+    }
+    if (ro_.on_head && !ro_.on_head(res)) return make_error_code(error::aborted_by_callback);
+    return {};
+  }
+
+  std::error_code on_body(std::string_view data) override {
+    if (discard_) return {};
+    if (!decoder_.active()) return deliver(data);
+    auto sink = [this](std::string_view d) { return deliver(d); };
+    return decoder_.write(data, sink);
+  }
+
+  std::error_code on_end(response&) override {
+    if (discard_ || !decoder_.active()) return {};
+    auto sink = [this](std::string_view d) { return deliver(d); };
+    return decoder_.finish(sink);
+  }
+
+ private:
+  std::error_code deliver(std::string_view d) {
+    if (decoder_.active()) {
+      decoded_ += d.size();
+      if (max_decoded_ != 0 && decoded_ > max_decoded_) return make_error_code(error::decoded_too_large);
+    }
+    if (ro_.on_body) {
+      if (!ro_.on_body(d)) return make_error_code(error::aborted_by_callback);
+      return {};
+    }
+    res_->body().append(d);
+    return {};
+  }
+
+  const request_options& ro_;
+  bool decompress_, follow_;
+  std::size_t max_decoded_;
+  response* res_ = nullptr;
+  bool discard_ = false;
+  std::uint64_t decoded_ = 0;
+  content_decoder decoder_;
+};
 
 }  // namespace
 
@@ -122,7 +194,7 @@ asio::awaitable<outcome> client_core::exchange(request req) {
   outcome result;
   transfer_info info;
   for (;;) {
-    outcome o = co_await send_once(req, total_deadline, info);
+    outcome o = co_await send_once(req, total_deadline, follow, info);
     if (o.ec || !follow || !is_redirect(o.res.status()) || !o.res.headers().contains("Location")) {
       result = std::move(o);
       break;
@@ -163,7 +235,7 @@ asio::awaitable<outcome> client_core::exchange(request req) {
   co_return result;
 }
 
-asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline,
+asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline, bool follow,
                                                 transfer_info& info) {
   outcome o;
   if (stopped_) {
@@ -183,7 +255,9 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
   params.total_deadline = total_deadline;
   params.response_head_timeout = ro.response_head_timeout.value_or(to.response_head);
   params.idle_read_timeout = ro.idle_read_timeout.value_or(to.idle_read);
-  params.max_body_bytes = ro.max_body_bytes.value_or(opts.limits.max_body_bytes);
+  // A body streamed to on_body does not accumulate: the default size limit is for memory, so it applies
+  // only when the request sets one.
+  params.max_body_bytes = ro.max_body_bytes.value_or(ro.on_body ? 0 : opts.limits.max_body_bytes);
   const auto connect_timeout = ro.connect_timeout.value_or(to.connect);
   const auto acquire_deadline =
       std::min(after(ro.pool_acquire_timeout.value_or(to.pool_acquire)), total_deadline);
@@ -193,6 +267,9 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
                          (req.is_idempotent() || ro.retryable || req.headers().contains("Idempotency-Key"));
   http1::head_extras extras;
   extras.user_agent = opts.user_agent;
+  const bool decompress =
+      ro.decompress.value_or(opts.decompress) && params.kind == http1::request_kind::normal;
+  if (decompress) extras.accept_encoding = supported_accept_encoding();
 
   const std::string& origin = req.url().origin();
   bool allow_idle = true;
@@ -220,6 +297,8 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
         co_return o;
       }
     }
+    body_consumer consumer(ro, decompress, follow, opts.limits.max_decoded_bytes);
+    params.consumer = &consumer;
     // From here on bytes go out: only terminal cancellation (which closes the connection) applies. A
     // cancellation that arrived meanwhile still counts: nothing was sent yet.
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) {

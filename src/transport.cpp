@@ -110,7 +110,12 @@ std::error_code map_tls_error(std::error_code ec, SSL* ssl) {
   const long verify = SSL_get_verify_result(ssl);
   switch (verify) {
     case X509_V_OK:
-      return ec;  // not a certificate problem: OpenSSL's own error says what went wrong
+      // Not a certificate problem. A peer that closed the connection mid-handshake (Asio reports a TLS
+      // stream ending without close_notify as stream_truncated) failed the handshake; a TLS alert or a
+      // protocol error passes through: OpenSSL's own error says what went wrong.
+      if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof)
+        return make_error_code(error::tls_handshake_failed);
+      return ec;
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return make_error_code(error::certificate_expired);
     case X509_V_ERR_CERT_NOT_YET_VALID:
@@ -159,6 +164,15 @@ std::error_code stream::start_tls(tls_context& ctx, const url& u, const std::str
 }
 
 void stream::close() noexcept {
+  if (tls_) {
+    // Without this, SSL_free() takes a connection that did not send close_notify (the peer closed it,
+    // it was reset, or we abandon it) for a "bad" one and marks its session not resumable: the very
+    // session object our cache holds. TLS 1.1 and later dropped that rule (RFC 4346 §7.2.1: an
+    // unclean close need not stop resumption), and idle keep-alive connections closed by the server
+    // are exactly the ones whose sessions we want to resume. Sets a flag only; nothing is sent.
+    SSL* ssl = tls_->native_handle();
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_SENT_SHUTDOWN);
+  }
   std::error_code ignored;
   socket().close(ignored);
 }

@@ -18,6 +18,7 @@ enum class error {
   unsupported_scheme,  ///< The URL's scheme is neither http nor https.
   invalid_request,     ///< Method, target or a header contains CR, LF, NUL or other illegal bytes.
   pool_stopped,        ///< The client_pool (or the worker the task was sent to) has been stopped.
+  aborted_by_callback,  ///< A request's on_head or on_body callback returned false.
 
   // --- protocol: the peer sent something that is not HTTP/1.x --------------------------------------------
   bad_status_line,          ///< The status line is malformed (version, code or reason).

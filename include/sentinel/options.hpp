@@ -5,11 +5,15 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace sentinel {
+
+class response;
 
 /// Timeouts. A zero duration disables that timeout. Each one fires with its own error code (see
 /// error.hpp) and closes the connection it fired on; the pool stays healthy.
@@ -20,7 +24,8 @@ struct timeout_options {
   std::chrono::milliseconds connect{std::chrono::seconds(10)};
   /// From the request being written to the complete response head.  error::response_timeout
   std::chrono::milliseconds response_head{std::chrono::seconds(60)};
-  /// No byte received for this long while a response is being read.  error::idle_timeout
+  /// No byte received for this long while a response is being read (from its first byte on: the wait
+  /// for the first byte is response_head's).  error::idle_timeout
   std::chrono::milliseconds idle_read{std::chrono::seconds(30)};
   /// The whole exchange, redirects and retries included; off by default.  error::request_timeout
   std::chrono::milliseconds total{0};
@@ -106,6 +111,16 @@ struct request_options {
   std::optional<bool> decompress;
   /// Mark a non-idempotent request (e.g. a POST) as safe to re-send on a stale connection.
   bool retryable = false;
+
+  /// Streaming download. Called once with the final response's status and header fields, before any body
+  /// byte (redirects that are followed never reach it). Runs on the client's executor: for a client_pool,
+  /// on the worker's thread. Return false to abort the exchange (error::aborted_by_callback).
+  std::function<bool(const response&)> on_head;
+  /// Streaming download. Receives the body in pieces, as they arrive (after content decoding when it is
+  /// on), instead of collecting it into response::body(); memory stays bounded whatever the body size.
+  /// Runs like on_head. Return false to abort (error::aborted_by_callback; the connection is closed).
+  /// With on_body set, limits.max_body_bytes applies only when set for this request (max_body_bytes).
+  std::function<bool(std::string_view)> on_body;
 };
 
 /// Configuration of a client_pool.

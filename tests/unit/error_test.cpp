@@ -103,6 +103,7 @@ TEST_CASE("sentinel errors map onto exactly one condition", "[error]") {
       {error::unsupported_scheme, condition::usage},
       {error::invalid_request, condition::usage},
       {error::pool_stopped, condition::usage},
+      {error::aborted_by_callback, condition::usage},
       {error::bad_status_line, condition::protocol},
       {error::bad_header, condition::protocol},
       {error::bad_content_length, condition::protocol},

@@ -1,0 +1,447 @@
+// Redirects, content decoding and streaming downloads against the in-process test server.
+#include <sentinel/http_client.hpp>
+
+#include "support/run_until.hpp"
+#include "support/script_server.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <zlib.h>
+#if SENTINEL_TEST_BROTLI
+#include <brotli/encode.h>
+#endif
+#if SENTINEL_TEST_ZSTD
+#include <zstd.h>
+#endif
+
+#include <fstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using sentinel::error;
+using sentinel::http_client;
+using sentinel::request;
+using sentinel::response;
+using sentinel::test::header_list;
+using sentinel::test::received_request;
+using sentinel::test::run_until;
+using sentinel::test::script_server;
+using sentinel::test::step;
+constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
+
+namespace {
+
+std::tuple<std::error_code, response> fetch(asio::io_context& ctx, http_client& c, request req,
+                                            std::chrono::milliseconds deadline = 10s) {
+  auto coro = [&c](request r) -> asio::awaitable<std::tuple<std::error_code, response>> {
+    co_return co_await c.async_send(std::move(r), use_tuple);
+  };
+  return run_until(ctx, coro(std::move(req)), deadline);
+}
+
+std::string redirect(int status, const std::string& location) {
+  return script_server::response(status, "moved", {{"Location", location}});
+}
+
+// zlib-wrapped (windowBits 15), raw deflate (-15) or gzip (31).
+std::string deflate_with(const std::string& in, int window_bits, int level = 6) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+#if SENTINEL_TEST_BROTLI
+std::string brotli(const std::string& in) {
+  std::string out(BrotliEncoderMaxCompressedSize(in.size()) + 64, '\0');
+  std::size_t n = out.size();
+  REQUIRE(BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, in.size(),
+                                reinterpret_cast<const std::uint8_t*>(in.data()), &n,
+                                reinterpret_cast<std::uint8_t*>(out.data())) == BROTLI_TRUE);
+  out.resize(n);
+  return out;
+}
+#endif
+
+#if SENTINEL_TEST_ZSTD
+std::string zstd(const std::string& in) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
+  REQUIRE_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+#endif
+
+std::string sample_text() {
+  std::string s;
+  for (int i = 0; i < 2000; ++i)
+    s += "line " + std::to_string(i) + ": the quick brown fox jumps over the lazy dog\n";
+  return s;
+}
+
+// Current resident set size in bytes (VmRSS), for the streaming-memory test.
+std::size_t current_rss() {
+  std::ifstream in("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+// ---- redirects ----------------------------------------------------------------------------------------
+
+TEST_CASE("redirect chain across two servers: credentials stay with their origin", "[features][redirect]") {
+  script_server b([](const received_request& r) {
+    if (r.target == "/next") return redirect(307, "/final?x=1");  // relative, same origin
+    return script_server::response(200, "final at b");
+  });
+  script_server a([&](const received_request& r) {
+    if (r.target == "/start") return redirect(302, b.url("/next"));  // absolute, another origin
+    return script_server::response(404);
+  });
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.redirect.follow = true;
+  http_client client(ctx, opts);
+  request req("GET", a.url("/start"),
+              {{"Authorization", "Bearer secret"}, {"Cookie", "s=1"}, {"X-Keep", "yes"}});
+  auto [ec, res] = fetch(ctx, client, std::move(req));
+  REQUIRE_FALSE(ec);
+  CHECK(res.status() == 200);
+  CHECK(res.body() == "final at b");
+  CHECK(res.url().str() == b.url("/final?x=1"));
+  CHECK(res.info().redirects == 2);
+  CHECK(client.stats().redirects == 2);
+
+  auto at_a = a.all_requests();
+  REQUIRE(at_a.size() == 1);
+  CHECK(at_a[0].header("Authorization") == "Bearer secret");
+  CHECK(at_a[0].header("Cookie") == "s=1");
+  auto at_b = b.all_requests();
+  REQUIRE(at_b.size() == 2);
+  for (const auto& r : at_b) {
+    CHECK_FALSE(r.has_header("Authorization"));
+    CHECK_FALSE(r.has_header("Cookie"));
+    CHECK(r.header("X-Keep") == "yes");
+    CHECK(r.header("Host") == "127.0.0.1:" + std::to_string(b.port()));
+  }
+  CHECK(at_b[1].target == "/final?x=1");
+}
+
+TEST_CASE("redirect method rules", "[features][redirect]") {
+  // Only a method change drops the body and the fields that describe it (RFC 9110 §15.4).
+  struct row {
+    int status;
+    const char* method;
+    const char* expect_method;
+    bool keeps_body;
+  };
+  const row rows[] = {
+      {301, "POST", "GET", false}, {302, "POST", "GET", false}, {303, "POST", "GET", false},
+      {303, "PUT", "GET", false},  {303, "HEAD", "HEAD", true}, {307, "POST", "POST", true},
+      {308, "PUT", "PUT", true},   {301, "PUT", "PUT", true},   {302, "DELETE", "DELETE", true},
+  };
+  for (const auto& r : rows) {
+    INFO(r.status << " " << r.method);
+    const int status = r.status;
+    script_server server([status](const received_request& q) {
+      if (q.target == "/from") return redirect(status, "/to");
+      if (q.method == "HEAD") return std::string("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+      return script_server::response(200, q.method + ":" + q.body);
+    });
+    asio::io_context ctx;
+    http_client client(ctx);
+    request req(r.method, server.url("/from"), {{"Content-Type", "text/plain"}},
+                std::string(r.method) == "HEAD" ? "" : "payload");
+    req.options().follow_redirects = true;  // per request: the client's default is off
+    auto [ec, res] = fetch(ctx, client, std::move(req));
+    REQUIRE_FALSE(ec);
+    auto reqs = server.all_requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[1].method == r.expect_method);
+    CHECK(reqs[1].body == (r.keeps_body && std::string(r.method) != "HEAD" ? "payload" : ""));
+    CHECK(reqs[1].has_header("Content-Type") == r.keeps_body);
+  }
+}
+
+TEST_CASE("redirect locations: relative, dot segments, scheme-relative", "[features][redirect]") {
+  script_server other(
+      [](const received_request& r) { return script_server::response(200, "other" + r.target); });
+  script_server server([&](const received_request& r) {
+    if (r.target == "/a/b/c") return redirect(302, "../d?q=1");
+    if (r.target == "/a/d?q=1") return redirect(302, "//127.0.0.1:" + std::to_string(other.port()) + "/e");
+    return script_server::response(404);
+  });
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.redirect.follow = true;
+  http_client client(ctx, opts);
+  auto [ec, res] = fetch(ctx, client, request("GET", server.url("/a/b/c")));
+  REQUIRE_FALSE(ec);
+  CHECK(res.body() == "other/e");
+  CHECK(res.info().redirects == 2);
+}
+
+TEST_CASE("redirect limits and errors", "[features][redirect]") {
+  script_server server([](const received_request& r) {
+    if (r.target == "/loop") return redirect(302, "/loop");
+    if (r.target == "/bad") return redirect(302, "http://[::1");
+    if (r.target == "/nolocation") return script_server::response(302, "no location");
+    return script_server::response(200, "ok");
+  });
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.redirect.follow = true;
+  opts.redirect.max_redirects = 3;
+  http_client client(ctx, opts);
+  auto [e1, r1] = fetch(ctx, client, request("GET", server.url("/loop")));
+  CHECK(e1 == error::too_many_redirects);
+  CHECK(e1 == sentinel::condition::limit_exceeded);
+  CHECK(server.requests_received() == 4);  // the first request plus three redirects
+  auto [e2, r2] = fetch(ctx, client, request("GET", server.url("/bad")));
+  CHECK(e2 == error::bad_redirect);
+  auto [e3, r3] = fetch(ctx, client, request("GET", server.url("/nolocation")));
+  REQUIRE_FALSE(e3);  // a 3xx without Location is a final response
+  CHECK(r3.status() == 302);
+  request off("GET", server.url("/loop"));
+  off.options().follow_redirects = false;
+  auto [e4, r4] = fetch(ctx, client, std::move(off));
+  REQUIRE_FALSE(e4);
+  CHECK(r4.status() == 302);
+  CHECK(r4.headers().get("Location") == "/loop");
+  CHECK(r4.body() == "moved");
+  CHECK(server.connections_accepted() == 1);  // redirect bodies were read, so the connection stayed usable
+}
+
+// ---- content decoding ---------------------------------------------------------------------------------
+
+TEST_CASE("content decoding: gzip, deflate (both forms), br, zstd", "[features][decoding]") {
+  const std::string text = sample_text();
+  struct row {
+    const char* coding;
+    std::string wire;
+  };
+  std::vector<row> rows = {
+      {"gzip", deflate_with(text, 31)},
+      {"deflate", deflate_with(text, 15)},
+      {"deflate", deflate_with(text, -15)},                         // raw deflate, as some servers send
+      {"deflate, gzip", deflate_with(deflate_with(text, 15), 31)},  // applied in order: deflate, then gzip
+  };
+#if SENTINEL_TEST_BROTLI
+  rows.push_back({"br", brotli(text)});
+  rows.push_back({"gzip, br", brotli(deflate_with(text, 31))});
+#endif
+#if SENTINEL_TEST_ZSTD
+  rows.push_back({"zstd", zstd(text)});
+#endif
+  for (const auto& r : rows) {
+    INFO(r.coding << " " << r.wire.size() << " bytes on the wire");
+    const std::string wire = r.wire, coding = r.coding;
+    script_server server([&](const received_request& q) {
+      return script_server::response(
+          200, wire, {{"Content-Encoding", coding}, {"X-AE", std::string(q.header("Accept-Encoding"))}});
+    });
+    asio::io_context ctx;
+    sentinel::client_options opts;
+    opts.decompress = true;
+    http_client client(ctx, opts);
+    auto [ec, res] = fetch(ctx, client, request("GET", server.url("/")));
+    REQUIRE_FALSE(ec);
+    CHECK(res.body() == text);
+    CHECK_FALSE(res.headers().contains("Content-Encoding"));
+    CHECK_FALSE(res.headers().contains("Content-Length"));
+    CHECK_THAT(std::string(res.headers().value_or("X-AE", "")),
+               Catch::Contains("gzip") && Catch::Contains("deflate"));
+  }
+}
+
+TEST_CASE("content decoding: chunked gzip, off by default, per request", "[features][decoding]") {
+  const std::string text = sample_text();
+  const std::string gz = deflate_with(text, 31);
+  std::vector<std::string> chunks;
+  for (std::size_t i = 0; i < gz.size(); i += 333)
+    chunks.push_back(gz.substr(i, 333));
+  script_server server([&](const received_request&) {
+    return script_server::chunked_response(200, chunks, {{"Content-Encoding", "gzip"}});
+  });
+  asio::io_context ctx;
+  http_client client(ctx);  // decompress is off by default
+  auto [e1, r1] = fetch(ctx, client, request("GET", server.url("/")));
+  REQUIRE_FALSE(e1);
+  CHECK(r1.body() == gz);  // untouched
+  CHECK(r1.headers().get("Content-Encoding") == "gzip");
+  CHECK_FALSE(server.all_requests()[0].has_header("Accept-Encoding"));
+  request req("GET", server.url("/"));
+  req.options().decompress = true;
+  auto [e2, r2] = fetch(ctx, client, std::move(req));
+  REQUIRE_FALSE(e2);
+  CHECK(r2.body() == text);
+}
+
+TEST_CASE("content decoding failures", "[features][decoding]") {
+  std::string bomb_input(16u << 20, '\0');  // 16 MiB of zeros: a few KiB compressed
+  const std::string bomb = deflate_with(bomb_input, 31, 9);
+  bomb_input.clear();
+  const std::string gz = deflate_with(sample_text(), 31);
+  std::string corrupt = gz;
+  corrupt[corrupt.size() / 2] ^= 0x55;
+  const std::string truncated = gz.substr(0, gz.size() / 2);
+  script_server server([&](const received_request& r) {
+    if (r.target == "/bomb") return script_server::response(200, bomb, {{"Content-Encoding", "gzip"}});
+    if (r.target == "/corrupt") return script_server::response(200, corrupt, {{"Content-Encoding", "gzip"}});
+    if (r.target == "/truncated")
+      return script_server::response(200, truncated, {{"Content-Encoding", "gzip"}});
+    if (r.target == "/compress")
+      return script_server::response(200, "xx", {{"Content-Encoding", "compress"}});
+    if (r.target == "/empty") return script_server::response(200, "", {{"Content-Encoding", "gzip"}});
+    return script_server::response(200, "fine");
+  });
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.decompress = true;
+  opts.limits.max_decoded_bytes = 1u << 20;
+  http_client client(ctx, opts);
+  INFO("bomb is " << bomb.size() << " bytes");
+  auto [e1, r1] = fetch(ctx, client, request("GET", server.url("/bomb")));
+  CHECK(e1 == error::decoded_too_large);
+  auto [e2, r2] = fetch(ctx, client, request("GET", server.url("/corrupt")));
+  CHECK(e2 == error::bad_content_encoding);
+  auto [e3, r3] = fetch(ctx, client, request("GET", server.url("/truncated")));
+  CHECK(e3 == error::bad_content_encoding);
+  auto [e4, r4] = fetch(ctx, client, request("GET", server.url("/compress")));
+  CHECK(e4 == error::unsupported_content_encoding);
+  auto [e5, r5] = fetch(ctx, client, request("GET", server.url("/empty")));
+  REQUIRE_FALSE(e5);
+  CHECK(r5.body().empty());
+  auto [e6, r6] = fetch(ctx, client, request("GET", server.url("/")));
+  REQUIRE_FALSE(e6);
+  CHECK(r6.body() == "fine");
+}
+
+// ---- streaming downloads -------------------------------------------------------------------------------
+
+TEST_CASE("on_head and on_body stream the final response", "[features][streaming]") {
+  std::vector<std::string> chunks;
+  for (int i = 0; i < 50; ++i)
+    chunks.push_back(std::string(1000 + i, static_cast<char>('a' + i % 26)));
+  std::string whole;
+  for (auto& c : chunks)
+    whole += c;
+  script_server server([&](const received_request& r) {
+    if (r.target == "/redirect") return redirect(302, "/data");
+    return script_server::chunked_response(200, chunks, {{"X-Kind", "stream"}});
+  });
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.redirect.follow = true;
+  opts.limits.max_body_bytes = 100;  // does not apply to a streamed body unless the request sets it
+  http_client client(ctx, opts);
+
+  std::string got;
+  int heads = 0, pieces = 0;
+  request req("GET", server.url("/redirect"));
+  req.options().on_head = [&](const response& head) {
+    ++heads;
+    CHECK(head.status() == 200);  // never the redirect
+    CHECK(head.headers().get("X-Kind") == "stream");
+    CHECK(got.empty());
+    return true;
+  };
+  req.options().on_body = [&](std::string_view piece) {
+    ++pieces;
+    got.append(piece);
+    return true;
+  };
+  auto [ec, res] = fetch(ctx, client, std::move(req));
+  REQUIRE_FALSE(ec);
+  CHECK(heads == 1);
+  CHECK(pieces >= 1);
+  CHECK(got == whole);
+  CHECK(res.body().empty());  // streamed, not collected
+  CHECK(res.status() == 200);
+}
+
+TEST_CASE("a callback returning false aborts the exchange and retires the connection",
+          "[features][streaming]") {
+  script_server server(
+      [](const received_request&) { return script_server::response(200, std::string(5000, 'x')); });
+  asio::io_context ctx;
+  http_client client(ctx);
+  request a("GET", server.url("/"));
+  a.options().on_body = [](std::string_view) { return false; };
+  auto [e1, r1] = fetch(ctx, client, std::move(a));
+  CHECK(e1 == error::aborted_by_callback);
+  request b("GET", server.url("/"));
+  b.options().on_head = [](const response& h) { return h.status() != 200; };
+  auto [e2, r2] = fetch(ctx, client, std::move(b));
+  CHECK(e2 == error::aborted_by_callback);
+  auto [e3, r3] = fetch(ctx, client, request("GET", server.url("/")));
+  REQUIRE_FALSE(e3);
+  CHECK(r3.body().size() == 5000);
+  CHECK(server.connections_accepted() == 3);
+}
+
+TEST_CASE("a 1 GiB download streams in bounded memory", "[features][streaming]") {
+  // A raw server that writes 1 GiB from one 64 KiB block: script_server would build the whole body.
+  constexpr std::uint64_t total = 1ull << 30;
+  asio::io_context server_ctx;
+  asio::ip::tcp::acceptor acceptor(server_ctx, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::co_spawn(
+      server_ctx,
+      [&]() -> asio::awaitable<void> {
+        auto sock = co_await acceptor.async_accept(asio::use_awaitable);
+        char buf[4096];
+        co_await sock.async_read_some(asio::buffer(buf), asio::use_awaitable);  // the request (small)
+        const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n";
+        co_await asio::async_write(sock, asio::buffer(head), asio::use_awaitable);
+        std::string block(64 * 1024, 'z');
+        for (std::uint64_t sent = 0; sent < total; sent += block.size())
+          co_await asio::async_write(sock, asio::buffer(block), asio::use_awaitable);
+        std::error_code ec;
+        co_await sock.async_read_some(asio::buffer(buf),
+                                      asio::redirect_error(asio::use_awaitable, ec));  // until close
+      },
+      asio::detached);
+  std::thread server_thread([&] { server_ctx.run(); });
+
+  asio::io_context ctx;
+  http_client client(ctx);
+  const std::size_t baseline = current_rss();
+  std::size_t peak = baseline;
+  std::uint64_t received = 0;
+  bool bytes_ok = true;
+  request req("GET", "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/big");
+  req.options().on_body = [&](std::string_view piece) {
+    bytes_ok = bytes_ok && piece.find_first_not_of('z') == std::string_view::npos;
+    if ((received >> 24) != ((received + piece.size()) >> 24))
+      peak = std::max(peak, current_rss());  // every 16 MiB
+    received += piece.size();
+    return true;
+  };
+  auto [ec, res] = fetch(ctx, client, std::move(req), 120s);
+  server_ctx.stop();
+  server_thread.join();
+  REQUIRE_FALSE(ec);
+  CHECK(received == total);
+  CHECK(bytes_ok);
+  INFO("RSS grew by " << (peak - baseline) / 1024 << " KiB while streaming 1 GiB");
+  CHECK(peak - baseline < (64u << 20));
+}
