@@ -7,6 +7,7 @@
 
 #include "connection_pool.hpp"
 #include "owner_check.hpp"
+#include "proxy.hpp"
 #include "transport.hpp"
 
 #include <sentinel/detail/outcome.hpp>
@@ -72,6 +73,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   owner_check owner;
   dns_cache dns;
   client_counters counters;
+  proxy_config proxies;
   connection_pool pool;
 
  private:

@@ -13,10 +13,12 @@
 #include <asio/write.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace sentinel::detail {
@@ -50,7 +52,7 @@ connection::~connection() {
 // ---- deadlines ----------------------------------------------------------------------------------------
 
 void connection::arm() noexcept {
-  const auto next = std::min({total_deadline_, phase_deadline_, idle_deadline_});
+  const auto next = std::min({total_deadline_, phase_deadline_, idle_deadline_, continue_deadline_});
   if (next == never) return;
   if (timer_pending_ && timer_at_ <= next) return;  // it fires first and re-arms for `next` then
   timer_at_ = next;
@@ -73,6 +75,10 @@ void connection::on_timer(std::error_code ec, std::uint64_t generation) noexcept
     fired_ = phase_error_;
   } else if (idle_deadline_ <= now) {
     fired_ = error::idle_timeout;
+  } else if (continue_deadline_ <= now) {
+    // Not an error: the server did not answer Expect: 100-continue in time, so the body goes anyway.
+    continue_deadline_ = never;
+    continue_expired_ = true;
   } else {
     arm();
     return;
@@ -82,7 +88,7 @@ void connection::on_timer(std::error_code ec, std::uint64_t generation) noexcept
 }
 
 void connection::clear_deadlines() noexcept {
-  total_deadline_ = phase_deadline_ = idle_deadline_ = never;
+  total_deadline_ = phase_deadline_ = idle_deadline_ = continue_deadline_ = never;
   idle_timeout_ = {};
 }
 
@@ -102,13 +108,14 @@ std::error_code connection::fired_or(std::error_code ec) const noexcept {
 
 // ---- open ---------------------------------------------------------------------------------------------
 
-asio::awaitable<std::error_code> connection::open(const url& u, clock::duration connect_timeout,
+asio::awaitable<std::error_code> connection::open(const route& r, clock::duration connect_timeout,
                                                   clock::time_point total_deadline) {
+  const url& u = *r.target;
   fired_.reset();
   total_deadline_ = total_deadline;
   std::vector<tcp::endpoint> endpoints;
-  std::error_code ec =
-      co_await core_->dns.resolve(u, endpoints, std::min(after(connect_timeout), total_deadline));
+  std::error_code ec = co_await core_->dns.resolve(r.proxy ? *r.proxy : u, endpoints,
+                                                   std::min(after(connect_timeout), total_deadline));
   if (ec) {
     if (ec == error::resolve_timeout && clock::now() >= total_deadline) ec = error::request_timeout;
     co_return ec;
@@ -154,7 +161,9 @@ asio::awaitable<std::error_code> connection::open(const url& u, clock::duration 
   if (ec) co_return ec;
   core_->counters.connections_opened.add();
 
-  if (u.is_https()) {
+  // Through a proxy, an https:// target is reached through a CONNECT tunnel, within the same budget.
+  if (r.tunnel) ec = co_await tunnel(r);
+  if (!ec && u.is_https()) {
     ec = stream_.start_tls(core_->tls(), u, origin_);
     if (!ec) {
       co_await stream_.tls()->async_handshake(asio::ssl::stream_base::client,
@@ -183,14 +192,83 @@ asio::awaitable<std::error_code> connection::open(const url& u, clock::duration 
   co_return std::error_code{};
 }
 
+// ---- CONNECT tunnel -------------------------------------------------------------------------------------
+
+namespace {
+// Reads only the status of the proxy's answer to CONNECT (its body, if any, is never used).
+class connect_reply final : public response_consumer {
+ public:
+  int status = 0;
+  std::error_code on_head(response& res) override {
+    status = res.status();
+    return {};
+  }
+  std::error_code on_body(std::string_view) override { return {}; }
+  std::error_code on_end(response&) override { return {}; }
+};
+}  // namespace
+
+asio::awaitable<std::error_code> connection::tunnel(const route& r) {
+  // RFC 9110 §9.3.6: CONNECT host:port, always with the port; IPv6 hosts in brackets.
+  const url& t = *r.target;
+  std::string authority;
+  if (t.host_is_ipv6()) authority += '[';
+  authority += t.host();
+  if (t.host_is_ipv6()) authority += ']';
+  authority += ':' + std::to_string(t.port());
+  std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
+  if (!r.proxy_authorization.empty()) {
+    req += "Proxy-Authorization: ";
+    req += r.proxy_authorization;
+    req += "\r\n";
+  }
+  req += "\r\n";
+  if (auto ec = co_await write_all(req, {})) co_return ec;
+
+  connect_reply reply;
+  response res;
+  parser_.reset(http1::request_kind::connect);
+  consumer_ = &reply;
+  spill_.clear();
+  own_len_ = 0;
+  exchange_bytes_ = 0;
+  wait_first_ = true;
+  std::error_code ec;
+  for (;;) {
+    chunk c;
+    ec = co_await fill(c);
+    if (ec) {
+      if (is_eof(ec)) ec = make_error_code(error::proxy_error);  // the proxy hung up on us
+      break;
+    }
+    std::size_t consumed = 0;
+    ec = process(c, consumed, res);
+    if (ec) break;
+    if (parser_.head_done()) {
+      // 2xx opens the tunnel; the proxy must then stay silent until the server speaks (after our TLS
+      // ClientHello): stray bytes would be read as TLS.
+      if (reply.status < 200 || reply.status > 299 || consumed != c.size)
+        ec = make_error_code(error::proxy_error);
+      break;
+    }
+    keep(c, consumed);
+  }
+  spill_.clear();
+  own_len_ = 0;
+  exchange_bytes_ = 0;
+  consumer_ = nullptr;
+  co_return ec;
+}
+
 // ---- exchange -----------------------------------------------------------------------------------------
 
-asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, std::string_view body,
+asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, const outgoing_body& body,
                                                        const exchange_params& params, response& res) {
   exchange_outcome out;
   reusable_ = false;  // until a complete, reusable response proves otherwise
   exchange_bytes_ = 0;
   fired_.reset();
+  continue_expired_ = continue_received_ = false;
   total_deadline_ = params.total_deadline;
   phase_deadline_ = after(params.response_head_timeout);
   phase_error_ = error::response_timeout;
@@ -206,13 +284,27 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, st
   spill_.clear();
   own_len_ = 0;
 
-  out.ec = co_await write_all(head, body);
+  // The head, and an in-memory body with it in one write. A body held back for 100 Continue, and file
+  // and source bodies, follow separately.
+  bool body_pending = !body.empty() && (body.expect_continue || !body.in_memory());
+  const std::string_view first_body =
+      body.in_memory() && !body.expect_continue ? body.data : std::string_view{};
+  out.ec = co_await write_all(head, first_body);
+  core_->counters.bytes_sent.add(head.size() + first_body.size());
+  if (!out.ec && body_pending && !body.expect_continue) {
+    out.ec = co_await send_body(body);
+    body_pending = false;
+  }
   if (out.ec) {
     clear_deadlines();
     co_return out;
   }
-  out.request_written = true;
-  core_->counters.bytes_sent.add(head.size() + body.size());
+  if (body_pending) {
+    continue_deadline_ = after(body.continue_timeout);
+    arm();
+  } else {
+    out.request_written = true;
+  }
 
   wait_first_ = true;  // the response cannot be there yet: skip the read that would say EAGAIN
   for (;;) {
@@ -241,11 +333,20 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, st
     out.ec = process(c, consumed, res);
     if (out.ec) break;
     if (parser_.done()) {
-      // Bytes after the response would be a reply to a request we never sent: do not reuse.
-      reusable_ = parser_.head().keep_alive && consumed == c.size;
+      // Bytes after the response would be a reply to a request we never sent; and a body we held back
+      // for 100 Continue was never sent, so the server may still be waiting for it: do not reuse.
+      reusable_ = parser_.head().keep_alive && consumed == c.size && !body_pending;
       break;
     }
     keep(c, consumed);
+    if (body_pending && (continue_received_ || continue_expired_)) {
+      continue_deadline_ = never;
+      continue_expired_ = false;
+      body_pending = false;
+      out.ec = co_await send_body(body);
+      if (out.ec) break;
+      out.request_written = true;
+    }
   }
   out.bytes_received = exchange_bytes_;
   res.info().bytes_received = exchange_bytes_;
@@ -285,6 +386,64 @@ asio::awaitable<std::error_code> connection::write_all(std::string_view head, st
   co_return fired_or(ec);
 }
 
+asio::awaitable<std::error_code> connection::send_body(const outgoing_body& body) {
+  if (body.in_memory()) {
+    const auto ec = co_await write_all(body.data, {});
+    if (!ec) core_->counters.bytes_sent.add(body.data.size());
+    co_return ec;
+  }
+  // Files and sources go out in blocks through one buffer per exchange (uploads are rare next to
+  // requests, so it is allocated here rather than kept per connection). Room is left around each block
+  // for chunk framing, so a chunk is one write.
+  constexpr std::size_t block = 64 * 1024, frame = 16;
+  auto buf = std::make_unique<char[]>(block + 2 * frame);
+  char* const data = buf.get() + frame;
+  std::uint64_t sent = 0;
+  for (;;) {
+    std::size_t n = 0;
+    if (body.fd >= 0) {
+      if (sent == *body.length) break;
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block, *body.length - sent));
+      const auto r = ::pread(body.fd, data, want, static_cast<off_t>(sent));
+      if (r < 0) co_return std::error_code(errno, std::system_category());
+      if (r == 0) co_return make_error_code(error::invalid_request);  // the file shrank while we sent it
+      n = static_cast<std::size_t>(r);
+    } else {
+      n = co_await (*body.source)(std::span<char>(data, block));
+      if (was_cancelled(co_await asio::this_coro::cancellation_state))
+        co_return asio::error::operation_aborted;
+      if (n > block) co_return make_error_code(error::invalid_request);
+      if (body.length && sent + n > *body.length) co_return make_error_code(error::invalid_request);
+      if (n == 0) {
+        if (body.length && sent != *body.length) co_return make_error_code(error::invalid_request);
+        if (body.chunked) {
+          const auto ec = co_await write_all("0\r\n\r\n", {});
+          if (!ec) core_->counters.bytes_sent.add(5);
+          co_return ec;
+        }
+        break;
+      }
+    }
+    std::string_view piece(data, n);
+    if (body.chunked) {
+      // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF.
+      char size[frame];
+      const auto r = std::to_chars(size, size + frame - 2, n, 16);
+      std::size_t len = static_cast<std::size_t>(r.ptr - size);
+      size[len++] = '\r';
+      size[len++] = '\n';
+      std::memcpy(data - len, size, len);
+      data[n] = '\r';
+      data[n + 1] = '\n';
+      piece = std::string_view(data - len, len + n + 2);
+    }
+    if (const auto ec = co_await write_all(piece, {})) co_return ec;
+    core_->counters.bytes_sent.add(piece.size());
+    sent += n;
+  }
+  co_return std::error_code{};
+}
+
 asio::awaitable<std::error_code> connection::fill(chunk& c) {
   std::error_code ec;
   if (auto* tls = stream_.tls()) {
@@ -301,6 +460,10 @@ asio::awaitable<std::error_code> connection::fill(chunk& c) {
       own_cap_ = cap;
     }
     if (fired_) co_return fired_or(ec);
+    if (continue_expired_) {  // see the TCP path below
+      c = {own_.get(), own_len_};
+      co_return std::error_code{};
+    }
     // The idle timeout runs from the first response byte on. Before it, the server is still working on
     // its answer, which is response_head's to bound: otherwise an idle_read shorter than response_head (as
     // in the defaults) would cut every slow answer short, and with the wrong error.
@@ -315,6 +478,7 @@ asio::awaitable<std::error_code> connection::fill(chunk& c) {
       ec = asio::error::operation_aborted;
     if (ec) {
       c = {own_.get(), own_len_};
+      if (ec == asio::error::operation_aborted && !fired_ && continue_expired_) co_return std::error_code{};
       co_return fired_or(ec);
     }
     own_len_ += n;
@@ -329,6 +493,14 @@ asio::awaitable<std::error_code> connection::fill(chunk& c) {
   const std::size_t cap = core_->read_buffer_size();
   for (;;) {
     if (fired_) co_return fired_or(ec);
+    if (continue_expired_) {
+      // The Expect: 100-continue wait is over: hand back what we have (maybe nothing), so the body goes.
+      const std::size_t k = spill_.size();
+      if (k > 0) std::memcpy(buf, spill_.data(), k);
+      spill_.clear();
+      c = {buf, k};
+      co_return std::error_code{};
+    }
     if (!wait_first_) {
       // The shared buffer is ours only until we suspend: bring back our unfinished bytes, read, and
       // parse before the next co_await (see connection.hpp).
@@ -356,6 +528,7 @@ asio::awaitable<std::error_code> connection::fill(chunk& c) {
       arm();
     }
     co_await sock.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted && !fired_ && continue_expired_) continue;  // see the loop's top
     if (ec) co_return fired_or(ec);
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) co_return asio::error::operation_aborted;
   }
@@ -380,6 +553,7 @@ std::error_code connection::process(chunk& c, std::size_t& pos, response& res) {
       if (ec) return ec;
       if (n == 0) return {};  // the head is not complete yet
       if (parser_.head().interim()) {
+        if (parser_.head().status == 100) continue_received_ = true;
         pos += n;  // 100 Continue, 103 Early Hints: skipped, the final response follows
         continue;
       }

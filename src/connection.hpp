@@ -55,6 +55,27 @@ struct exchange_params {
   // (reserved for streaming bodies)
 };
 
+/// Where a connection goes: straight to the target origin, or through an HTTP proxy.
+struct route {
+  const url* target = nullptr;           // the origin the requests are for
+  const url* proxy = nullptr;            // connect here instead (http:// proxies only), or nullptr
+  bool tunnel = false;                   // through the proxy with CONNECT (for https:// targets)
+  std::string_view proxy_authorization;  // the Proxy-Authorization value, or empty
+};
+
+/// A request body as the connection sends it.
+struct outgoing_body {
+  std::string_view data;  // in memory: goes out in the same write as the head
+  int fd = -1;            // a file: `length` bytes from offset 0 (owned by the caller)
+  const request::body_source_fn* source = nullptr;  // produced while sending
+  std::optional<std::uint64_t> length;              // file size, or a source's announced length
+  bool chunked = false;                             // a source of unknown length: chunked transfer coding
+  bool expect_continue = false;                     // hold the body until 100 Continue (or continue_timeout)
+  clock::duration continue_timeout{};
+  bool in_memory() const noexcept { return fd < 0 && source == nullptr; }
+  bool empty() const noexcept { return in_memory() && data.empty(); }
+};
+
 /// How an exchange ended, beyond its error code: what the retry rule needs to know.
 struct exchange_outcome {
   std::error_code ec;
@@ -71,12 +92,12 @@ class connection : public std::enable_shared_from_this<connection> {
 
   /// Resolves, connects (each address in turn, each within `connect_timeout`) and, for https, runs the
   /// TLS handshake within the same per-address budget.
-  asio::awaitable<std::error_code> open(const url& u, clock::duration connect_timeout,
+  asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
                                         clock::time_point total_deadline);
 
   /// Writes `head` + `body` and reads one complete response into `res` (head fields, body, trailers).
   /// On any error the connection is left non-reusable.
-  asio::awaitable<exchange_outcome> exchange(std::string_view head, std::string_view body,
+  asio::awaitable<exchange_outcome> exchange(std::string_view head, const outgoing_body& body,
                                              const exchange_params& params, response& res);
 
   /// True when another request may be sent: the last response was complete, framed, and allowed it.
@@ -110,7 +131,9 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t size = 0;
   };
   asio::awaitable<std::error_code> write_all(std::string_view head, std::string_view body);
-  asio::awaitable<std::error_code> fill(chunk& c);  // leftover + newly read bytes
+  asio::awaitable<std::error_code> tunnel(const route& r);                // CONNECT through a proxy
+  asio::awaitable<std::error_code> send_body(const outgoing_body& body);  // file or source bodies
+  asio::awaitable<std::error_code> fill(chunk& c);                        // leftover + newly read bytes
   void keep(const chunk& c, std::size_t consumed);  // retain the unconsumed tail for the next fill()
   std::error_code process(chunk& c, std::size_t& consumed, response& res);
   void copy_head(response& res);
@@ -139,7 +162,10 @@ class connection : public std::enable_shared_from_this<connection> {
   error phase_error_ = error::connect_timeout;
   clock::duration idle_timeout_{};
   clock::time_point idle_deadline_ = clock::time_point::max();
+  clock::time_point continue_deadline_ = clock::time_point::max();  // Expect: 100-continue wait
   std::optional<error> fired_;
+  bool continue_expired_ = false;   // the 100-continue wait ended without an answer: send the body
+  bool continue_received_ = false;  // a 100 Continue arrived
 
   response_consumer* consumer_ = nullptr;  // during an exchange
   std::size_t served_ = 0;

@@ -11,6 +11,10 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -47,7 +51,7 @@ std::error_code follow_redirect(request& req, const response& res) {
   if (to_get) {
     // The body does not follow a method change, nor do the fields that described it.
     req.set_method("GET");
-    req.body().clear();
+    req.clear_body();
     for (const char* name : {"Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding"})
       req.headers().erase(name);
   }
@@ -59,6 +63,28 @@ std::error_code follow_redirect(request& req, const response& res) {
   req.set_url(std::move(next));
   return {};
 }
+
+// A request body file, open for one attempt.
+struct file_handle {
+  int fd = -1;
+  std::uint64_t size = 0;
+  file_handle() = default;
+  file_handle(const file_handle&) = delete;
+  file_handle& operator=(const file_handle&) = delete;
+  ~file_handle() {
+    if (fd >= 0) ::close(fd);
+  }
+  std::error_code open(const std::string& path) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // std::system_category, so callers can compare with std::errc (Asio's own category does not map).
+    if (fd < 0) return {errno, std::system_category()};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return {errno, std::system_category()};
+    if (!S_ISREG(st.st_mode)) return make_error_code(error::invalid_request);
+    size = static_cast<std::uint64_t>(st.st_size);
+    return {};
+  }
+};
 
 // The response_consumer of one exchange: decodes the content when asked to, delivers the body to the
 // request's on_body callback or into response::body(), and swallows the body of a redirect that will be
@@ -151,7 +177,11 @@ client_stats client_counters::snapshot() const noexcept {
 }
 
 client_core::client_core(asio::any_io_executor executor, client_options options)
-    : ex(std::move(executor)), opts(std::move(options)), dns(ex), pool(*this, opts.pool) {
+    : ex(std::move(executor)),
+      opts(std::move(options)),
+      dns(ex),
+      proxies(opts.proxy),
+      pool(*this, opts.pool) {
   // The shared read buffer holds a maximal unfinished head plus a generous read: 64 KiB reads keep large
   // bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).
   rbuf_cap_ = opts.limits.max_head_bytes + 64 * 1024;
@@ -188,7 +218,8 @@ asio::awaitable<outcome> client_core::exchange(request req) {
   const auto start = clock::now();
   const auto& ro = req.options();
   const auto total_deadline = after(ro.total_timeout.value_or(opts.timeouts.total));
-  const bool follow = ro.follow_redirects.value_or(opts.redirect.follow);
+  // A body produced by a source can be sent only once: such a request gets the 3xx itself.
+  const bool follow = ro.follow_redirects.value_or(opts.redirect.follow) && req.body_replayable();
   const std::size_t max_redirects = ro.max_redirects.value_or(opts.redirect.max_redirects);
 
   outcome result;
@@ -264,16 +295,62 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
   const error acquire_error =
       acquire_deadline == total_deadline ? error::request_timeout : error::pool_timeout;
   const bool may_retry = opts.retry.retry_stale &&
-                         (req.is_idempotent() || ro.retryable || req.headers().contains("Idempotency-Key"));
+                         (req.is_idempotent() || ro.retryable || req.headers().contains("Idempotency-Key")) &&
+                         req.body_replayable();
   http1::head_extras extras;
   extras.user_agent = opts.user_agent;
   const bool decompress =
       ro.decompress.value_or(opts.decompress) && params.kind == http1::request_kind::normal;
   if (decompress) extras.accept_encoding = supported_accept_encoding();
 
-  const std::string& origin = req.url().origin();
+  outgoing_body body;
+  body.expect_continue = ro.expect_continue;
+  body.continue_timeout = to.expect_continue;
+  if (req.body_type() == request::body_kind::buffer) {
+    body.data = req.body();
+  } else if (req.body_type() == request::body_kind::source) {
+    body.source = req.body_source();
+    body.length = req.body_source_length();
+    body.chunked = !body.length;
+    extras.body_length = body.length;
+    extras.chunked = body.chunked;
+  }
+
+  // The route: direct, through a forward proxy (http://, absolute-form requests, connections to the proxy
+  // shared by every target), or through a CONNECT tunnel (https://, one tunnel per target).
+  std::error_code proxy_ec;
+  const proxy_endpoint* proxy = proxies.for_target(req.url(), proxy_ec);
+  if (proxy_ec) {
+    o.ec = proxy_ec;
+    co_return o;
+  }
+  route rt{&req.url(), proxy ? &proxy->address : nullptr, proxy != nullptr && req.url().is_https(), {}};
+  std::string proxied_key;
+  if (proxy != nullptr) {
+    rt.proxy_authorization = proxy->authorization;
+    if (rt.tunnel) {
+      proxied_key = req.url().origin() + " via " + proxy->key;
+    } else {
+      proxied_key = proxy->key;
+      extras.absolute_form = true;
+      extras.proxy_authorization = proxy->authorization;
+    }
+  }
+  const std::string& origin = proxy != nullptr ? proxied_key : req.url().origin();
   bool allow_idle = true;
   for (int attempt = 0;; ++attempt) {
+    // A file body is opened (and measured) for each attempt: a retry or a redirect reads it again.
+    file_handle file;
+    if (req.body_type() == request::body_kind::file) {
+      if (auto ec = file.open(req.body_file())) {
+        o.ec = ec;
+        co_return o;
+      }
+      body.fd = file.fd;
+      body.length = file.size;
+      extras.body_length = file.size;
+    }
+    extras.expect_continue = ro.expect_continue && !body.empty() && !(body.fd >= 0 && file.size == 0);
     connection_pool::lease lease;
     if (auto ec = co_await pool.acquire(origin, allow_idle, acquire_deadline, acquire_error, lease)) {
       o.ec = ec;
@@ -291,7 +368,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       counters.connections_reused.add();
     } else {
       ++info.connects;
-      if (auto ec = co_await conn->open(req.url(), connect_timeout, total_deadline)) {
+      if (auto ec = co_await conn->open(rt, connect_timeout, total_deadline)) {
         pool.release(std::move(conn));
         o.ec = ec;
         co_return o;
@@ -307,7 +384,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       co_return o;
     }
     co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
-    const exchange_outcome r = co_await conn->exchange(head, req.body(), params, o.res);
+    const exchange_outcome r = co_await conn->exchange(head, body, params, o.res);
     pool.release(std::move(conn));
     if (!r.ec) {
       o.res.info().reused_connection = lease.reused;

@@ -107,7 +107,9 @@ void tls_context::forget_session(const std::string& origin) noexcept {
 
 std::error_code map_tls_error(std::error_code ec, SSL* ssl) {
   if (!ec || ssl == nullptr) return ec;
-  const long verify = SSL_get_verify_result(ssl);
+  // With insecure_skip_verify OpenSSL still records what verification would have found; it did not fail
+  // the handshake, so it must not name the failure.
+  const long verify = SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE ? X509_V_OK : SSL_get_verify_result(ssl);
   switch (verify) {
     case X509_V_OK:
       // Not a certificate problem. A peer that closed the connection mid-handshake (Asio reports a TLS

@@ -29,6 +29,8 @@ struct timeout_options {
   std::chrono::milliseconds idle_read{std::chrono::seconds(30)};
   /// The whole exchange, redirects and retries included; off by default.  error::request_timeout
   std::chrono::milliseconds total{0};
+  /// With Expect: 100-continue, how long to wait for the 100 before sending the body anyway.
+  std::chrono::milliseconds expect_continue{std::chrono::seconds(1)};
 };
 
 /// Size limits on what a server may send. Exceeding one fails the request with the named error and
@@ -84,6 +86,25 @@ struct tls_options {
   bool insecure_skip_verify = false;
 };
 
+/// HTTP proxies. A proxy URL is http://[user:password@]host[:port] (a plain-HTTP proxy; port 80 if omitted,
+/// as for any http URL); its userinfo, percent-decoded, is sent as Basic Proxy-Authorization.
+/// - http:// requests go to `http_proxy` in absolute form; connections to the proxy are shared by all
+///   targets.
+/// - https:// requests go through a CONNECT tunnel to `https_proxy`; TLS runs end to end with the target
+///   and is verified as usual. A refused tunnel fails with error::proxy_error.
+struct proxy_options {
+  std::string http_proxy;   ///< for http:// URLs; empty: direct
+  std::string https_proxy;  ///< for https:// URLs; empty: direct
+  /// Hosts that bypass the proxies: a comma-separated list of names or domains ("example.com" matches it
+  /// and its subdomains, as does ".example.com"), IP literals, or "*" for all.
+  std::string no_proxy;
+  /// Also read http_proxy, https_proxy and no_proxy from the environment when the client is created
+  /// (HTTPS_PROXY and NO_PROXY too; HTTP_PROXY is ignored, as curl does, since a CGI request can set it).
+  /// Values set above win over the environment. Off by default: a library should not change routes
+  /// behind its user's back.
+  bool from_environment = false;
+};
+
 /// Everything an http_client can be configured with. Values, not handles: copy freely.
 struct client_options {
   timeout_options timeouts;
@@ -92,6 +113,7 @@ struct client_options {
   redirect_options redirect;
   retry_options retry;
   tls_options tls;
+  proxy_options proxy;
   /// Sent as User-Agent unless the request has one. Empty: no User-Agent.
   std::string user_agent = std::string("sentinel/") + SENTINEL_VERSION_STRING;
   /// Ask for gzip/deflate (Accept-Encoding) and decode the body transparently.
@@ -111,6 +133,9 @@ struct request_options {
   std::optional<bool> decompress;
   /// Mark a non-idempotent request (e.g. a POST) as safe to re-send on a stale connection.
   bool retryable = false;
+  /// Send `Expect: 100-continue` and the body only after the server's 100 (or timeouts.expect_continue
+  /// without an answer). A final response that comes first (401, 413, ...) is returned, the body unsent.
+  bool expect_continue = false;
 
   /// Streaming download. Called once with the final response's status and header fields, before any body
   /// byte (redirects that are followed never reach it). Runs on the client's executor: for a client_pool,

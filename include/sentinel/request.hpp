@@ -6,6 +6,13 @@
 #include <sentinel/options.hpp>
 #include <sentinel/url.hpp>
 
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,9 +54,59 @@ class request {
   sentinel::headers& headers() noexcept { return headers_; }
   const sentinel::headers& headers() const noexcept { return headers_; }
 
+  /// Where the body comes from.
+  enum class body_kind {
+    buffer,  ///< body(): a string in memory (the default; empty means no body)
+    file,    ///< body_file(): read from a file when sent; Content-Length is its size then
+    source,  ///< body_source(): produced while sent; chunked unless its length is given
+  };
+
+  /// Produces a request body while it is sent: called repeatedly on the client's executor (the worker's
+  /// thread for a client_pool) with a buffer to fill; co_return the number of bytes written, 0 at the end.
+  using body_source_fn = std::function<asio::awaitable<std::size_t>(std::span<char> buffer)>;
+
+  body_kind body_type() const noexcept { return body_kind_; }
+
+  /// The in-memory body (body_kind::buffer).
   std::string& body() noexcept { return body_; }
   const std::string& body() const noexcept { return body_; }
-  void set_body(std::string b) { body_ = std::move(b); }
+  void set_body(std::string b) {
+    body_ = std::move(b);
+    body_kind_ = body_kind::buffer;
+  }
+
+  /// Send the content of the file at `path` as the body; it is opened (and its size taken) each time the
+  /// request is sent, so a retry or a 307/308 redirect sends it again. An unreadable file fails the
+  /// request with the system's error before anything is sent.
+  void set_body_file(std::string path) {
+    body_file_ = std::move(path);
+    body_.clear();
+    body_kind_ = body_kind::file;
+  }
+  const std::string& body_file() const noexcept { return body_file_; }
+
+  /// Send what `source` produces as the body: with `length` as Content-Length (producing a different
+  /// number of bytes fails the request), or chunked when the length is unknown. A source cannot be
+  /// replayed, so such a request is never retried and never follows a redirect (the 3xx is returned).
+  void set_body_source(body_source_fn source, std::optional<std::uint64_t> length = std::nullopt) {
+    body_source_ = std::make_shared<body_source_fn>(std::move(source));
+    body_length_ = length;
+    body_.clear();
+    body_kind_ = body_kind::source;
+  }
+  const body_source_fn* body_source() const noexcept { return body_source_.get(); }
+  std::optional<std::uint64_t> body_source_length() const noexcept { return body_length_; }
+
+  /// Drops the body, whatever its kind.
+  void clear_body() noexcept {
+    body_.clear();
+    body_file_.clear();
+    body_source_.reset();
+    body_length_.reset();
+    body_kind_ = body_kind::buffer;
+  }
+  /// True unless the body is a source (which can be sent only once).
+  bool body_replayable() const noexcept { return body_kind_ != body_kind::source; }
 
   request_options& options() noexcept { return options_; }
   const request_options& options() const noexcept { return options_; }
@@ -62,6 +119,10 @@ class request {
   sentinel::url url_;
   sentinel::headers headers_;
   std::string body_;
+  body_kind body_kind_ = body_kind::buffer;
+  std::string body_file_;
+  std::shared_ptr<body_source_fn> body_source_;  // shared: a request stays copyable
+  std::optional<std::uint64_t> body_length_;
   request_options options_;
 };
 

@@ -39,7 +39,7 @@ bool is_target(std::string_view s) noexcept {
 
 // RFC 9110 §8.6: Content-Length = 1*DIGIT. Two fields count as the list "n, n", which that grammar
 // does not allow either, so the caller refuses a second one.
-bool content_length_matches(std::string_view v, std::size_t body_size) noexcept {
+bool content_length_matches(std::string_view v, std::uint64_t body_size) noexcept {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
     v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
@@ -114,6 +114,8 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
   const std::string_view target = u.target();
   if (!is_token(method) || !is_target(target)) return error::invalid_request;
 
+  const std::uint64_t body_size = extras.body_length.value_or(req.body().size());
+
   // Pass 1: validate everything and measure, so that a refusal leaves `out` untouched and a success grows
   // it at most once.
   const std::size_t host_size = u.host().size() + 2 + 6;  // brackets, ":65535"
@@ -130,7 +132,7 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
     } else if (iequals(f.name, "Accept-Encoding")) {
       has_accept_encoding = true;
     } else if (iequals(f.name, "Content-Length")) {
-      if (has_content_length || !content_length_matches(f.value, req.body().size()))
+      if (has_content_length || extras.chunked || !content_length_matches(f.value, body_size))
         return error::invalid_request;
       has_content_length = true;
     } else if (iequals(f.name, "Transfer-Encoding")) {
@@ -151,11 +153,14 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
 
   char length_buf[24];
   std::string_view length;
-  if (!has_content_length && (!req.body().empty() || body_expected(method))) {
-    const auto r = std::to_chars(length_buf, length_buf + sizeof length_buf, req.body().size());
+  if (extras.chunked) {
+    size += field_size("Transfer-Encoding", "chunked");
+  } else if (!has_content_length && (body_size > 0 || body_expected(method))) {
+    const auto r = std::to_chars(length_buf, length_buf + sizeof length_buf, body_size);
     length = std::string_view(length_buf, static_cast<std::size_t>(r.ptr - length_buf));
     size += field_size("Content-Length", length);
   }
+  if (extras.expect_continue) size += field_size("Expect", "100-continue");
   size += 2;
 
   // Pass 2: write. Nothing below can fail except by bad_alloc in reserve().
@@ -180,6 +185,8 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
   if (add_accept_encoding) append_field(out, "Accept-Encoding", extras.accept_encoding);
   if (add_proxy_auth) append_field(out, "Proxy-Authorization", extras.proxy_authorization);
   if (!length.empty()) append_field(out, "Content-Length", length);
+  if (extras.chunked) append_field(out, "Transfer-Encoding", "chunked");
+  if (extras.expect_continue) append_field(out, "Expect", "100-continue");
   append(out, "\r\n");
   return {};
 }

@@ -3,6 +3,8 @@
 
 #include <sentinel/request.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -11,19 +13,26 @@ namespace sentinel::http1 {
 
 /// Extra fields the client contributes to every request head.
 struct head_extras {
-  std::string_view user_agent;       // added unless the request has User-Agent; empty: none
-  std::string_view accept_encoding;  // added unless the request has Accept-Encoding; empty: none
-  bool absolute_form = false;        // request-target in absolute form (for an HTTP forward proxy)
+  std::string_view user_agent;           // added unless the request has User-Agent; empty: none
+  std::string_view accept_encoding;      // added unless the request has Accept-Encoding; empty: none
+  bool absolute_form = false;            // request-target in absolute form (for an HTTP forward proxy)
   std::string_view proxy_authorization;  // added as Proxy-Authorization when not empty
+  /// The body is not req.body(): it has this many bytes (a file, a source of known length).
+  std::optional<std::uint64_t> body_length;
+  /// The body is sent with the chunked transfer coding (a source of unknown length).
+  bool chunked = false;
+  /// Add `Expect: 100-continue`.
+  bool expect_continue = false;
 };
 
 /// Appends the request head of `req` (request line, fields, empty line) to `out`.
 ///
 /// Writes, in order: `METHOD SP target SP HTTP/1.1`, Host (from the URL, port only when not default)
 /// unless the request sets Host, the request's own fields in order, User-Agent and Accept-Encoding from
-/// `extras` unless set, and Content-Length: the body's size when the body is not empty or the method is
-/// POST, PUT or PATCH, unless the request sets Content-Length itself (it must then equal the body size)
-/// or Transfer-Encoding (refused: bodies of unknown length are not supported by this function).
+/// `extras` unless set, and Content-Length: the body's size (extras.body_length when given, else
+/// req.body().size()) when the body is not empty or the method is POST, PUT or PATCH, unless the request
+/// sets Content-Length itself (it must then equal that size); or `Transfer-Encoding: chunked` instead
+/// when extras.chunked. A Transfer-Encoding field set by the request is refused: the client frames bodies.
 ///
 /// Refuses with error::invalid_request, leaving `out` as it was: a method that is not an RFC 9110 token;
 /// a target or a header value containing CR, LF, NUL or another control byte but HTAB; a header name that

@@ -23,6 +23,9 @@
 #include <zstd.h>
 #endif
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -444,4 +447,159 @@ TEST_CASE("a 1 GiB download streams in bounded memory", "[features][streaming]")
   CHECK(bytes_ok);
   INFO("RSS grew by " << (peak - baseline) / 1024 << " KiB while streaming 1 GiB");
   CHECK(peak - baseline < (64u << 20));
+}
+
+// ---- uploads -------------------------------------------------------------------------------------------
+
+namespace {
+
+std::string temp_file(const std::string& content) {
+  char path[] = "/tmp/sentinel-upload-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  ::close(fd);
+  return path;
+}
+
+// A source that produces `pieces` pieces of `size` bytes ('a', 'b', ...), as many calls as it takes.
+request::body_source_fn pieces_source(int pieces, std::size_t size) {
+  struct state {
+    int piece = 0;
+    std::size_t left = 0;
+  };
+  auto st = std::make_shared<state>();
+  st->left = size;
+  return [st, pieces, size](std::span<char> buf) -> asio::awaitable<std::size_t> {
+    if (st->piece >= pieces) co_return 0;
+    const std::size_t n = std::min(st->left, buf.size());
+    std::fill_n(buf.data(), n, static_cast<char>('a' + st->piece % 26));
+    st->left -= n;
+    if (st->left == 0) {
+      ++st->piece;
+      st->left = size;
+    }
+    co_return n;
+  };
+}
+
+std::string pieces_body(int pieces, std::size_t size) {
+  std::string s;
+  for (int i = 0; i < pieces; ++i)
+    s += std::string(size, static_cast<char>('a' + i % 26));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("upload from a file", "[features][upload]") {
+  std::string content;
+  for (int i = 0; i < 30000; ++i)
+    content += std::to_string(i) + ",";
+  const std::string path = temp_file(content);
+  script_server server(
+      [](const received_request& r) { return script_server::response(200, std::to_string(r.body.size())); });
+  asio::io_context ctx;
+  http_client client(ctx);
+  request req("PUT", server.url("/file"));
+  req.set_body_file(path);
+  auto [ec, res] = fetch(ctx, client, std::move(req));
+  REQUIRE_FALSE(ec);
+  auto got = server.all_requests();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].body == content);
+  CHECK(got[0].header("Content-Length") == std::to_string(content.size()));
+  CHECK_FALSE(got[0].chunked);
+  ::unlink(path.c_str());
+
+  request missing("PUT", server.url("/file"));
+  missing.set_body_file("/nonexistent/sentinel-upload");
+  auto [e2, r2] = fetch(ctx, client, std::move(missing));
+  CHECK(e2 == std::errc::no_such_file_or_directory);
+  CHECK(server.requests_received() == 1);  // nothing was sent
+}
+
+TEST_CASE("upload from a source: chunked when the length is unknown", "[features][upload]") {
+  script_server server(
+      [](const received_request& r) { return script_server::response(200, std::to_string(r.body.size())); });
+  asio::io_context ctx;
+  http_client client(ctx);
+
+  request chunked("POST", server.url("/stream"));
+  chunked.set_body_source(pieces_source(5, 100000));
+  auto [e1, r1] = fetch(ctx, client, std::move(chunked));
+  REQUIRE_FALSE(e1);
+  auto got = server.all_requests();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].chunked);
+  CHECK(got[0].header("Transfer-Encoding") == "chunked");
+  CHECK_FALSE(got[0].has_header("Content-Length"));
+  CHECK(got[0].body == pieces_body(5, 100000));
+
+  request sized("POST", server.url("/sized"));
+  sized.set_body_source(pieces_source(3, 1000), 3000);
+  auto [e2, r2] = fetch(ctx, client, std::move(sized));
+  REQUIRE_FALSE(e2);
+  got = server.all_requests();
+  CHECK(got[1].header("Content-Length") == "3000");
+  CHECK(got[1].body == pieces_body(3, 1000));
+
+  request liar("POST", server.url("/liar"));
+  liar.set_body_source(pieces_source(2, 1000), 3000);  // announces more than it produces
+  auto [e3, r3] = fetch(ctx, client, std::move(liar));
+  CHECK(e3 == error::invalid_request);
+
+  // The client is healthy afterwards (the lying request's connection was retired).
+  auto [e4, r4] = fetch(ctx, client, request("GET", server.url("/after")));
+  REQUIRE_FALSE(e4);
+}
+
+TEST_CASE("Expect: 100-continue", "[features][upload]") {
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.timeouts.expect_continue = 300ms;
+  http_client client(ctx, opts);
+  const std::string body(50000, 'e');
+  auto make = [&](const std::string& url) {
+    request req("POST", url, {}, body);
+    req.options().expect_continue = true;
+    return req;
+  };
+
+  SECTION("the body goes after the 100") {
+    script_server server(
+        {{step::expect_head(), step::send("HTTP/1.1 100 Continue\r\n\r\n"), step::expect_body(),
+          step::send(script_server::response(201, "got it")), step::wait_for_close()}});
+    auto [ec, res] = fetch(ctx, client, make(server.url("/up")));
+    REQUIRE_FALSE(ec);
+    CHECK(res.status() == 201);
+    auto got = server.all_requests();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].header("Expect") == "100-continue");
+    CHECK(got[0].body == body);
+  }
+  SECTION("no answer: the body goes after the wait") {
+    script_server server({{step::expect_head(), step::expect_body(),
+                           step::send(script_server::response(200, "late")), step::wait_for_close()}});
+    const auto start = std::chrono::steady_clock::now();
+    auto [ec, res] = fetch(ctx, client, make(server.url("/up")));
+    REQUIRE_FALSE(ec);
+    CHECK(res.body() == "late");
+    CHECK(std::chrono::steady_clock::now() - start >= 250ms);
+    CHECK(server.all_requests()[0].body == body);
+  }
+  SECTION("a final answer first: the body is never sent, the connection not reused") {
+    script_server server(
+        {{step::expect_head(), step::send(script_server::response(413, "too big")), step::wait_for_close()}},
+        {step::expect_request(), step::send(script_server::response(200, "next")), step::wait_for_close()});
+    auto [ec, res] = fetch(ctx, client, make(server.url("/up")));
+    REQUIRE_FALSE(ec);
+    CHECK(res.status() == 413);
+    CHECK(res.body() == "too big");
+    CHECK(server.all_requests()[0].body.empty());
+    auto [e2, r2] = fetch(ctx, client, request("GET", server.url("/next")));
+    REQUIRE_FALSE(e2);
+    CHECK(r2.body() == "next");
+    CHECK(server.connections_accepted() == 2);
+  }
 }
