@@ -1,6 +1,8 @@
 // Redirects, content decoding and streaming downloads against the in-process test server.
 #include <sentinel/http_client.hpp>
 
+#include "support/certs.hpp"
+#include "support/proxy_server.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
@@ -602,4 +604,118 @@ TEST_CASE("Expect: 100-continue", "[features][upload]") {
     CHECK(r2.body() == "next");
     CHECK(server.connections_accepted() == 2);
   }
+}
+
+// ---- proxies -------------------------------------------------------------------------------------------
+
+TEST_CASE("forward proxy for http://: absolute-form requests, one connection to the proxy",
+          "[features][proxy]") {
+  script_server a([](const received_request& r) { return script_server::response(200, "a" + r.target); });
+  script_server b([](const received_request& r) { return script_server::response(200, "b" + r.target); });
+  sentinel::test::proxy_options po;
+  po.required_auth = "Basic dXNlcjpwQHNz";  // user:p@ss
+  sentinel::test::proxy_server proxy(po);
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.proxy.http_proxy = "http://user:p%40ss@127.0.0.1:" + std::to_string(proxy.port());
+  http_client client(ctx, opts);
+  for (int i = 0; i < 2; ++i) {
+    auto [e1, r1] = fetch(ctx, client, request("GET", a.url("/x?q=" + std::to_string(i))));
+    REQUIRE_FALSE(e1);
+    CHECK(r1.body() == "a/x?q=" + std::to_string(i));
+    auto [e2, r2] = fetch(ctx, client, request("POST", b.url("/y"), {}, "body"));
+    REQUIRE_FALSE(e2);
+    CHECK(r2.body() == "b/y");
+  }
+  CHECK(proxy.forwarded() == 4);
+  CHECK(proxy.connections_accepted() == 1);  // both targets over one keep-alive connection to the proxy
+  CHECK(proxy.auth_failures() == 0);
+  const auto seen = proxy.requests();
+  REQUIRE(seen.size() == 4);
+  CHECK(seen[0].target == a.url("/x?q=0"));  // absolute form
+  CHECK(seen[0].header("Proxy-Authorization") == "Basic dXNlcjpwQHNz");
+  CHECK_FALSE(a.all_requests()[0].has_header("Proxy-Authorization"));  // the proxy's, never the origin's
+}
+
+TEST_CASE("CONNECT tunnel for https://, TLS end to end", "[features][proxy]") {
+  const auto& certs = sentinel::test::certs();
+  sentinel::test::server_options so;
+  so.tls = sentinel::test::tls_options{certs.server.cert, certs.server.key, {}};
+  script_server target(
+      [](const received_request& r) { return script_server::response(200, "secure" + r.target); }, so);
+  sentinel::test::proxy_server proxy;
+  asio::io_context ctx;
+  sentinel::client_options opts;
+  opts.tls.ca_file = certs.ca.cert;
+  opts.proxy.https_proxy = "127.0.0.1:" + std::to_string(proxy.port());  // no scheme: http:// assumed
+  http_client client(ctx, opts);
+  const std::string url = "https://localhost:" + std::to_string(target.port());
+  for (int i = 0; i < 3; ++i) {
+    auto [ec, res] = fetch(ctx, client, request("GET", url + "/t" + std::to_string(i)));
+    REQUIRE_FALSE(ec);
+    CHECK(res.body() == "secure/t" + std::to_string(i));
+  }
+  CHECK(proxy.connects() == 1);  // one tunnel, reused for all three
+  CHECK(proxy.requests()[0].target == "localhost:" + std::to_string(target.port()));
+  CHECK(client.stats().tls_handshakes == 1);
+}
+
+TEST_CASE("proxy refusals and bypass", "[features][proxy]") {
+  script_server direct([](const received_request&) { return script_server::response(200, "direct"); });
+  sentinel::test::proxy_options po;
+  po.required_auth = "Basic c2VjcmV0OnNlY3JldA==";
+  po.refuse_connect = true;
+  sentinel::test::proxy_server proxy(po);
+  asio::io_context ctx;
+  {
+    sentinel::client_options opts;
+    opts.proxy.https_proxy = proxy.url();
+    http_client client(ctx, opts);
+    auto [ec, res] =
+        fetch(ctx, client, request("GET", "https://localhost:" + std::to_string(direct.port()) + "/"));
+    CHECK(ec == error::proxy_error);
+  }
+  {
+    sentinel::client_options opts;
+    opts.proxy.http_proxy = proxy.url();  // no credentials: 407 comes back as the response
+    http_client client(ctx, opts);
+    auto [ec, res] = fetch(ctx, client, request("GET", direct.url("/")));
+    REQUIRE_FALSE(ec);
+    CHECK(res.status() == 407);
+  }
+  {
+    sentinel::client_options opts;
+    opts.proxy.http_proxy = proxy.url();
+    opts.proxy.no_proxy = "example.com, 127.0.0.1";
+    http_client client(ctx, opts);
+    auto [ec, res] = fetch(ctx, client, request("GET", direct.url("/")));
+    REQUIRE_FALSE(ec);
+    CHECK(res.body() == "direct");
+  }
+  {
+    sentinel::client_options opts;
+    opts.proxy.http_proxy = "http://[::1";  // broken
+    http_client client(ctx, opts);
+    auto [ec, res] = fetch(ctx, client, request("GET", direct.url("/")));
+    CHECK(ec == error::invalid_url);
+  }
+  {
+    ::setenv("http_proxy", proxy.url().c_str(), 1);
+    ::setenv("no_proxy", "", 1);
+    sentinel::client_options opts;
+    http_client ignoring(ctx, opts);  // the environment is read only when asked
+    auto [e1, r1] = fetch(ctx, ignoring, request("GET", direct.url("/")));
+    REQUIRE_FALSE(e1);
+    CHECK(r1.body() == "direct");
+    opts.proxy.from_environment = true;
+    http_client reading(ctx, opts);
+    const auto before = proxy.requests_received();
+    auto [e2, r2] = fetch(ctx, reading, request("GET", direct.url("/")));
+    REQUIRE_FALSE(e2);
+    CHECK(r2.status() == 407);  // went to the proxy, which wants credentials
+    CHECK(proxy.requests_received() == before + 1);
+    ::unsetenv("http_proxy");
+    ::unsetenv("no_proxy");
+  }
+  CHECK(direct.requests_received() == 2);  // the no_proxy request and the one that ignored the environment
 }

@@ -254,6 +254,7 @@ struct script_server_state {
   std::size_t bad = 0;
   std::size_t tls_failed = 0;
   std::vector<std::vector<received_request>> per_connection;
+  std::vector<tls_connection_info> tls_info;               // per connection
   std::vector<std::pair<std::size_t, std::size_t>> order;  // (connection, position) of each record
 
   // I/O. The ssl context must outlive the streams, which die with the io_context, so it comes first;
@@ -265,9 +266,30 @@ struct script_server_state {
   std::size_t add_connection() {
     std::lock_guard lock(mu);
     per_connection.emplace_back();
+    tls_info.emplace_back();
     ++accepted;
     cv.notify_all();
     return accepted - 1;
+  }
+
+  void handshake_done(std::size_t index, SSL* ssl) {
+    const char* sni = ::SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    ::SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    std::lock_guard lock(mu);
+    auto& t = tls_info[index];
+    t.handshake_done = true;
+    if (sni != nullptr) t.server_name = sni;
+    if (alpn != nullptr) t.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+    t.resumed = ::SSL_session_reused(ssl) == 1;
+    cv.notify_all();
+  }
+
+  void close_notify_received(std::size_t index) {
+    std::lock_guard lock(mu);
+    tls_info[index].close_notify_received = true;
+    cv.notify_all();
   }
 
   void count(std::size_t script_server_state::*counter) {
@@ -337,6 +359,7 @@ class connection {
         socket().close(ec);
         co_return;
       }
+      s_.handshake_done(index_, stream_.native_handle());
     }
     if (s_.on_request)
       co_await serve();
@@ -423,6 +446,10 @@ class connection {
         case step::kind::wait_for_close:
           co_await wait_for_close();
           co_return;
+        case step::kind::close_without_notify:
+          tls_shut_ = true;  // never send close_notify on this connection
+          co_await graceful_close();
+          co_return;
       }
     }
     co_await graceful_close();
@@ -443,6 +470,9 @@ class connection {
     std::size_t n = co_await stream_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
                                                      asio::redirect_error(asio::use_awaitable, ec));
     end_ += n;
+    if constexpr (is_tls) {
+      if (ec == asio::error::eof) s_.close_notify_received(index_);  // truncation is stream_truncated
+    }
     co_return !ec || n > 0;
   }
 
@@ -600,6 +630,18 @@ asio::awaitable<void> accept_loop(state& s, tcp::acceptor acceptor) {
   }
 }
 
+// ALPN: pick http/1.1 when the client offers it (recorded per connection); otherwise no ALPN at all.
+int select_http11(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+                  unsigned int in_len, void*) {
+  static constexpr unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* selected = nullptr;
+  if (::SSL_select_next_proto(&selected, out_len, http11, sizeof http11, in, in_len) !=
+      OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 void start(state& s) {
   if (s.opts.tls) {
     s.ssl.emplace(asio::ssl::context::tls_server);
@@ -607,6 +649,11 @@ void start(state& s) {
                        asio::ssl::context::no_sslv3);
     s.ssl->use_certificate_chain_file(s.opts.tls->cert_chain_file);
     s.ssl->use_private_key_file(s.opts.tls->key_file, asio::ssl::context::pem);
+    // Sessions are resumable (tickets, and the server cache for TLS 1.2). OpenSSL refuses to resume
+    // without a session id context once client certificates are verified, as real servers set one.
+    static constexpr unsigned char sid_ctx[] = "sentinel script_server";
+    ::SSL_CTX_set_session_id_context(s.ssl->native_handle(), sid_ctx, sizeof sid_ctx - 1);
+    ::SSL_CTX_set_alpn_select_cb(s.ssl->native_handle(), select_http11, nullptr);
     if (!s.opts.tls->client_ca_file.empty()) {
       s.ssl->load_verify_file(s.opts.tls->client_ca_file);
       s.ssl->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
@@ -687,6 +734,11 @@ std::size_t script_server::bad_requests() const {
 std::size_t script_server::tls_handshake_failures() const {
   std::lock_guard lock(s_->mu);
   return s_->tls_failed;
+}
+
+std::vector<tls_connection_info> script_server::tls_connections() const {
+  std::lock_guard lock(s_->mu);
+  return s_->tls_info;
 }
 
 std::vector<std::vector<received_request>> script_server::requests() const {

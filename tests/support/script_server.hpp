@@ -55,6 +55,7 @@ struct step {
     shutdown_send,   ///< half-close: TLS close_notify and FIN, keep the socket open for reading
     reset,           ///< SO_LINGER 0 and close: the client sees a RST (ECONNRESET)
     wait_for_close,  ///< read and discard until the client closes (or resets), then close
+    close_without_notify,  ///< FIN without TLS close_notify (a truncated TLS stream); plain TCP: as close
   };
   kind what = kind::close;
   std::string bytes;
@@ -84,6 +85,9 @@ struct step {
   static step reset() { return {kind::reset, {}, {}}; }
   /// Read until the client closes, then close.
   static step wait_for_close() { return {kind::wait_for_close, {}, {}}; }
+  /// Over TLS: FIN and close without sending close_notify, so the client sees a truncated TLS stream
+  /// (unread client bytes are dropped first, as in close()). Over plain TCP it is the same as close().
+  static step close_without_notify() { return {kind::close_without_notify, {}, {}}; }
 };
 
 /// The steps for one connection.
@@ -94,6 +98,16 @@ struct tls_options {
   std::string cert_chain_file;  ///< PEM: the leaf certificate, then any intermediates to send
   std::string key_file;         ///< PEM private key of the leaf
   std::string client_ca_file;   ///< if set: require a client certificate that verifies against this CA
+};
+
+/// What the TLS layer of one script_server connection saw.
+struct tls_connection_info {
+  bool handshake_done = false;         ///< the handshake completed
+  std::string server_name;             ///< the SNI host name the client sent ("" when it sent none)
+  std::string alpn;                    ///< "http/1.1" when the client offered it in ALPN (the server
+                                       ///< selects only that), else ""
+  bool resumed = false;                ///< the handshake resumed an earlier session (SSL_session_reused)
+  bool close_notify_received = false;  ///< a read ended with the client's close_notify (a clean close)
 };
 
 /// Settings of a script_server.
@@ -152,6 +166,9 @@ class script_server {
   std::size_t bad_requests() const;
   /// TLS handshakes that failed (for example because the client rejected the certificate).
   std::size_t tls_handshake_failures() const;
+  /// TLS: what the TLS layer saw on each connection, in accept order (one entry per accepted connection;
+  /// all fields stay default until its handshake completes). Empty entries without TLS.
+  std::vector<tls_connection_info> tls_connections() const;
 
   /// Copies of every recorded request, per connection in accept order (a connection without requests has
   /// an empty vector). Empty if record_requests is off.

@@ -2,6 +2,7 @@
 #include "support/certs.hpp"
 #include "support/fd_count.hpp"
 #include "support/nginx.hpp"
+#include "support/proxy_server.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
@@ -724,6 +725,325 @@ TEST_CASE("no descriptor leaks after servers and nginx are destroyed", "[support
     }
   };
   round();  // warm-up: one-time allocations (OpenSSL, glibc) happen here
+  const std::size_t before = sentinel::test::open_fd_count();
+  round();
+  round();
+  const std::size_t after = sentinel::test::open_fd_count();
+  if (after != before)
+    for (const auto& d : sentinel::test::open_fd_descriptions())
+      UNSCOPED_INFO(d);
+  CHECK(after == before);
+}
+
+// ---- proxy_server ---------------------------------------------------------------------------------------
+
+namespace {
+
+using sentinel::test::proxied_request;
+using sentinel::test::proxy_options;
+using sentinel::test::proxy_server;
+
+const std::string proxy_407 =
+    "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\n"
+    "Content-Length: 0\r\n\r\n";
+
+std::string connect_request(std::string_view authority, std::string_view extra = {}) {
+  return "CONNECT " + std::string(authority) + " HTTP/1.1\r\nHost: " + std::string(authority) + "\r\n" +
+         std::string(extra) + "\r\n";
+}
+
+// Reads until `buf` holds a complete chunked response (this test's targets send no trailers).
+asio::awaitable<std::string> read_chunked_response(tcp::socket& s, std::string& buf) {
+  char tmp[4096];
+  std::size_t end;
+  while ((end = buf.find("\r\n0\r\n\r\n")) == std::string::npos) {
+    std::size_t n = co_await s.async_read_some(asio::buffer(tmp), use_awaitable);
+    buf.append(tmp, n);
+  }
+  std::string out = buf.substr(0, end + 7);
+  buf.erase(0, end + 7);
+  co_return out;
+}
+
+// A port on 127.0.0.1 that nothing listens on (bound, then closed again).
+unsigned short closed_port() {
+  asio::io_context ctx;
+  tcp::acceptor a(ctx, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  return a.local_endpoint().port();
+}
+
+}  // namespace
+
+TEST_CASE("proxy: a CONNECT tunnel carries two requests, and closes both ways", "[support][proxy]") {
+  script_server srv(hello_handler);
+  proxy_server proxy;
+  CHECK(proxy.url() == "http://127.0.0.1:" + std::to_string(proxy.port()));
+  const std::string authority = "127.0.0.1:" + std::to_string(srv.port());
+  asio::io_context ctx;
+  run_until(ctx, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    std::string buf;
+    {  // the client closes the tunnel
+      tcp::socket s(ex);
+      co_await connect(s, proxy.port());
+      co_await write_all(s, connect_request(authority));
+      std::string established = co_await read_response(s, buf, false);
+      CHECK(established == "HTTP/1.1 200 Connection Established\r\n\r\n");
+      for (const char* target : {"/one", "/two"}) {
+        std::string req = std::string("GET ") + target + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+        co_await write_all(s, req);
+        std::string reply = co_await read_response(s, buf);
+        CHECK(body_of(reply) == std::string("hello ") + target);
+      }
+      s.shutdown(tcp::socket::shutdown_send);
+      read_result rest = co_await read_to_end(s);
+      CHECK(rest.data.empty());
+      CHECK(rest.ec == asio::error::eof);
+    }
+    CHECK(srv.wait_for_closed(1));  // the proxy closed its side towards the target too
+    {  // the target closes the tunnel (Connection: close); bytes sent with the CONNECT head get through
+      tcp::socket s(ex);
+      co_await connect(s, proxy.port());
+      co_await write_all(s, connect_request(authority) + "GET /three HTTP/1.1\r\nHost: x\r\n\r\n");
+      std::string established = co_await read_response(s, buf, false);
+      CHECK(established == "HTTP/1.1 200 Connection Established\r\n\r\n");
+      std::string reply = co_await read_response(s, buf);
+      CHECK(body_of(reply) == "hello /three");
+      co_await write_all(s, "GET /four HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      read_result rest = co_await read_to_end(s);
+      CHECK(body_of(rest.data) == "hello /four");
+      CHECK(rest.ec == asio::error::eof);
+    }
+  }());
+  CHECK(proxy.wait_for_closed(2));
+  CHECK(proxy.connects() == 2);
+  CHECK(proxy.tunnels() == 2);
+  CHECK(proxy.forwarded() == 0);
+  CHECK(proxy.connections_accepted() == 2);
+  CHECK(srv.connections_accepted() == 2);
+  CHECK(srv.requests_received() == 4);
+  auto recs = proxy.requests();
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[0].method == "CONNECT");
+  CHECK(recs[0].target == authority);
+  CHECK(recs[0].status == 200);
+  CHECK(recs[1].connection == 1);
+  CHECK_FALSE(recs[0].has_header("Proxy-Authorization"));
+}
+
+TEST_CASE("proxy: 407 without the right credentials, then 200 on the same connection", "[support][proxy]") {
+  script_server srv(hello_handler);
+  proxy_options opts;
+  opts.required_auth = "Basic dXNlcjpwYXNz";
+  proxy_server proxy(opts);
+  const std::string authority = "127.0.0.1:" + std::to_string(srv.port());
+  asio::io_context ctx;
+  run_until(ctx, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    std::string buf;
+    {  // CONNECT: none, wrong, right
+      tcp::socket s(ex);
+      co_await connect(s, proxy.port());
+      co_await write_all(s, connect_request(authority));
+      std::string r1 = co_await read_response(s, buf);
+      CHECK(r1 == proxy_407);
+      co_await write_all(s, connect_request(authority, "Proxy-Authorization: Basic d3Jvbmc6d3Jvbmc=\r\n"));
+      std::string r2 = co_await read_response(s, buf);
+      CHECK(r2 == proxy_407);
+      co_await write_all(s, connect_request(authority, "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n"));
+      std::string r3 = co_await read_response(s, buf, false);
+      CHECK(r3 == "HTTP/1.1 200 Connection Established\r\n\r\n");
+      co_await write_all(s, "GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      read_result rest = co_await read_to_end(s);
+      CHECK(body_of(rest.data) == "hello /tunnel");
+    }
+    {  // forwarding: wrong (with a body, which is read and dropped), then right
+      tcp::socket s(ex);
+      co_await connect(s, proxy.port());
+      std::string url = srv.url("/fwd");
+      co_await write_all(s, "POST " + url +
+                                " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic eDp5\r\n"
+                                "Content-Length: 4\r\n\r\nbody");
+      std::string r1 = co_await read_response(s, buf);
+      CHECK(r1 == proxy_407);
+      co_await write_all(
+          s, "GET " + url + " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
+      std::string r2 = co_await read_response(s, buf);
+      CHECK(body_of(r2) == "hello /fwd");
+    }
+  }());
+  CHECK(proxy.connections_accepted() == 2);
+  CHECK(proxy.connects() == 3);
+  CHECK(proxy.tunnels() == 1);
+  CHECK(proxy.auth_failures() == 3);
+  CHECK(proxy.forwarded() == 1);
+  auto recs = proxy.requests();
+  REQUIRE(recs.size() == 5);
+  CHECK_FALSE(recs[0].has_header("Proxy-Authorization"));
+  CHECK(recs[1].header("Proxy-Authorization") == "Basic d3Jvbmc6d3Jvbmc=");
+  CHECK(recs[1].status == 407);
+  CHECK(recs[2].status == 200);
+  CHECK(recs[2].sequence == 2);
+  CHECK(recs[3].body == "body");
+  CHECK(recs[4].status == 200);
+  CHECK(srv.requests_received() == 2);  // the tunnelled GET and the forwarded one: no 407 reached it
+  auto at_target = srv.all_requests();
+  REQUIRE(at_target.size() == 2);
+  CHECK_FALSE(at_target[1].has_header("Proxy-Authorization"));
+}
+
+TEST_CASE("proxy: forwards absolute-form requests, many on one connection", "[support][proxy]") {
+  script_server srv(hello_handler);
+  script_server other([](const received_request& r) {
+    if (r.target == "/chunked") return script_server::chunked_response(200, {"ab", "cd"});
+    return script_server::response(200, "other " + r.body);
+  });
+  // A target whose reply has no framing (ends at EOF): the proxy closes the client connection after it.
+  const sentinel::test::script until_eof{step::expect_request(),
+                                         step::send("HTTP/1.1 200 OK\r\n\r\nuntil eof"), step::close()};
+  script_server unframed({}, until_eof);
+  proxy_server proxy;
+  asio::io_context ctx;
+  run_until(ctx, [&]() -> asio::awaitable<void> {
+    tcp::socket s(co_await asio::this_coro::executor);
+    co_await connect(s, proxy.port());
+    std::string buf;
+    co_await write_all(s, "GET " + srv.url("/a?x=1#frag") +
+                              " HTTP/1.1\r\nHost: h\r\nProxy-Connection: keep-alive\r\n"
+                              "Connection: keep-alive\r\nX-Test: 1\r\n\r\n");
+    std::string r1 = co_await read_response(s, buf);
+    CHECK(body_of(r1) == "hello /a?x=1");
+    co_await write_all(s, "POST " + srv.url("/b") + " HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello");
+    std::string r2 = co_await read_response(s, buf);
+    CHECK(body_of(r2) == "hello /b");
+    CHECK(proxy.forwarded() == 2);
+    CHECK(proxy.connections_accepted() == 1);
+    // A different target on the same connection; an "http://host:port" URL without a path.
+    co_await write_all(s,
+                       "POST http://localhost:" + std::to_string(other.port()) +
+                           " HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    std::string r3 = co_await read_response(s, buf);
+    CHECK(body_of(r3) == "other abc");
+    co_await write_all(s, "GET " + other.url("/chunked") + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    std::string r4 = co_await read_chunked_response(s, buf);
+    CHECK(body_of(r4) == "2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n");
+    co_await write_all(s, "GET " + unframed.url("/") + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    read_result rest = co_await read_to_end(s);
+    CHECK(rest.data == "HTTP/1.1 200 OK\r\n\r\nuntil eof");
+    CHECK(rest.ec == asio::error::eof);
+  }());
+  CHECK(proxy.forwarded() == 5);
+  CHECK(proxy.connections_accepted() == 1);
+  CHECK(proxy.wait_for_closed(1));
+  CHECK(srv.connections_accepted() == 2);  // a new target connection per request
+  auto at_target = srv.all_requests();
+  REQUIRE(at_target.size() == 2);
+  CHECK(at_target[0].target == "/a?x=1");
+  CHECK(at_target[0].header("Host") == "h");
+  CHECK(at_target[0].header("X-Test") == "1");
+  CHECK(at_target[0].header("Connection") == "close");
+  CHECK(at_target[0].header_count("Connection") == 1);
+  CHECK_FALSE(at_target[0].has_header("Proxy-Connection"));
+  CHECK(at_target[1].method == "POST");
+  CHECK(at_target[1].body == "hello");
+  auto at_other = other.all_requests();
+  REQUIRE(at_other.size() == 2);
+  CHECK(at_other[0].target == "/");
+  CHECK(at_other[0].chunked);
+  CHECK(at_other[0].body == "abc");
+  auto recs = proxy.requests();
+  REQUIRE(recs.size() == 5);
+  CHECK(recs[0].target == srv.url("/a?x=1#frag"));
+  CHECK(recs[0].header("Proxy-Connection") == "keep-alive");
+  CHECK(recs[0].status == 200);
+  CHECK(recs[1].body == "hello");
+  CHECK(recs[4].sequence == 4);
+}
+
+TEST_CASE("proxy: refuses non-loopback targets (403), bad targets (400), unreachable ones (502)",
+          "[support][proxy]") {
+  proxy_server proxy;
+  proxy_options refusing_opts;
+  refusing_opts.refuse_connect = true;
+  proxy_server refusing(refusing_opts);
+  script_server srv(hello_handler);
+  const std::string forbidden = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+  const std::string bad_gateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
+  const std::string bad_request = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+  const unsigned short dead_port = closed_port();
+  asio::io_context ctx;
+  run_until(ctx, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    std::string buf;
+    tcp::socket s(ex);
+    co_await connect(s, proxy.port());
+    // All on one connection: each answer leaves it open for the next request.
+    for (const char* authority : {"example.com:443", "10.0.0.1:80", "127.0.0.2:80", "[::2]:80"}) {
+      co_await write_all(s, connect_request(authority));
+      std::string r = co_await read_response(s, buf);
+      CHECK(r == forbidden);
+    }
+    co_await write_all(s, "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    std::string r1 = co_await read_response(s, buf);
+    CHECK(r1 == forbidden);
+    for (const char* req : {"GET /origin-form HTTP/1.1\r\nHost: x\r\n\r\n",
+                            "GET https://127.0.0.1/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                            "CONNECT 127.0.0.1 HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+      co_await write_all(s, req);
+      std::string r = co_await read_response(s, buf);
+      CHECK(r == bad_request);
+    }
+    co_await write_all(s, connect_request("127.0.0.1:" + std::to_string(dead_port)));
+    std::string r2 = co_await read_response(s, buf);
+    CHECK(r2 == bad_gateway);
+    co_await write_all(s,
+                       "GET http://127.0.0.1:" + std::to_string(dead_port) + "/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string r3 = co_await read_response(s, buf);
+    CHECK(r3 == bad_gateway);
+    co_await write_all(s,
+                       "GET " + srv.url("/still-open") + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    read_result rest = co_await read_to_end(s);
+    CHECK(body_of(rest.data) == "hello /still-open");
+    CHECK(rest.ec == asio::error::eof);
+
+    tcp::socket r(ex);  // refuse_connect
+    co_await connect(r, refusing.port());
+    co_await write_all(r, connect_request("127.0.0.1:" + std::to_string(srv.port())));
+    std::string r4 = co_await read_response(r, buf);
+    CHECK(r4 == bad_gateway);
+  }());
+  CHECK(proxy.connections_accepted() == 1);
+  CHECK(proxy.connects() == 6);
+  CHECK(proxy.tunnels() == 0);
+  CHECK(proxy.forwarded() == 1);
+  CHECK(proxy.requests_received() == 11);
+  CHECK(refusing.connects() == 1);
+  CHECK(refusing.requests().at(0).status == 502);
+  CHECK(srv.connections_accepted() == 1);  // only /still-open reached it
+}
+
+TEST_CASE("proxy: no descriptor leaks with open tunnels and idle connections", "[support][proxy]") {
+  auto round = [] {
+    script_server srv(hello_handler);
+    proxy_server proxy;
+    asio::io_context ctx;
+    run_until(ctx, [&]() -> asio::awaitable<void> {
+      auto ex = co_await asio::this_coro::executor;
+      tcp::socket tunnel(ex), idle(ex), fresh(ex);
+      std::string buf;
+      co_await connect(tunnel, proxy.port());
+      co_await write_all(tunnel, connect_request("127.0.0.1:" + std::to_string(srv.port())));
+      co_await read_response(tunnel, buf, false);
+      co_await write_all(tunnel, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      co_await read_response(tunnel, buf);  // the tunnel and its target connection stay open
+      co_await connect(idle, proxy.port());
+      co_await write_all(idle, "GET " + srv.url("/") + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      co_await read_response(idle, buf);  // an idle keep-alive connection to the proxy
+      co_await connect(fresh, proxy.port());
+      CHECK(proxy.wait_for_connections(3));
+    }());
+  };
+  round();  // warm-up
   const std::size_t before = sentinel::test::open_fd_count();
   round();
   round();
