@@ -35,7 +35,7 @@ if [ "$stage" = all ] || [ "$stage" = asan ]; then
   ninja -C build-test-asan -j "$JOBS"
   meson test -C build-test-asan --no-rebuild --print-errorlogs --num-processes 1 --timeout-multiplier 3
   if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x tools/fuzz.sh ]; then
-    FUZZ_BUILD=build-test-asan tools/fuzz.sh "$FUZZ_SECONDS"
+    SENTINEL_FUZZ_BUILD=$PWD/build-test-asan tools/fuzz.sh "$FUZZ_SECONDS"
   fi
 fi
 

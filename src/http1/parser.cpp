@@ -129,16 +129,18 @@ std::size_t find_block_end(const char* data, std::size_t size, std::size_t& scan
 }
 
 // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). "HTTP/1.1 200" without the
-// second SP is accepted too: servers send it, and the reason carries no meaning (RFC 9112 §4).
+// second SP is accepted too: servers send it, and the reason carries no meaning (RFC 9112 §4). A minor
+// version above 1 is read as 1.1, the highest we conform to (RFC 9110 §2.5 "SHOULD process the message as if
+// it were in the highest minor version within that major version").
 error parse_status_line(const char* p, std::size_t n, response_head& h) noexcept {
-  if (n < 12 || std::memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+  if (n < 12 || std::memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
     return error::bad_status_line;
   if (p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
     return error::bad_status_line;
   if (n > 12 && p[12] != ' ') return error::bad_status_line;
   const char* reason = p + std::min<std::size_t>(n, 13);
   if (!all_text(reason, p + n)) return error::bad_status_line;
-  h.version = p[7] == '1' ? 11 : 10;
+  h.version = p[7] == '0' ? 10 : 11;
   h.status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
   h.reason = {reason, static_cast<std::size_t>(p + n - reason)};
   return {};
@@ -400,7 +402,9 @@ std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size
   for (; i < n; ++i) {
     const int d = hex_value(data[i]);
     if (d < 0) break;
-    if (i == 16) {  // a 17th digit: more than 64 bits
+    // chunk-size = 1*HEXDIG: leading zeros are valid however many (RFC 9112 §7.1); refuse only a value that
+    // does not fit 64 bits ("prevent parsing errors due to integer conversion overflows").
+    if (v > (std::numeric_limits<std::uint64_t>::max() >> 4)) {
       e = error::bad_chunk;
       return 0;
     }

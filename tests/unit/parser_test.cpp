@@ -663,6 +663,22 @@ std::vector<ok_case> ok_cases() {
       .framing = body_framing::chunked,
       .body = "\r\n0\r\n\r\n\0\xff\n\r"s,
   });
+  // Found by the differential test against libhttp-parser (tests/fuzz/DIFFERENTIAL.md).
+  cases.push_back({
+      .name = "chunk size with more than 16 hex digits, leading zeros",
+      .wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "000000000000000000005\r\nhello\r\n00000000000000000000\r\n\r\n",
+      .fields = {{"Transfer-Encoding", "chunked"}},
+      .framing = body_framing::chunked,
+      .body = "hello",
+  });
+  cases.push_back({
+      .name = "HTTP/1.2 is read as HTTP/1.1 (RFC 9110 section 2.5)",
+      .wire = "HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok",
+      .fields = {{"Content-Length", "2"}},
+      .content_length = 2,
+      .body = "ok",
+  });
   cases.push_back({
       .name = "Content-Length: 0 with the next response pipelined",
       .wire = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
@@ -710,7 +726,7 @@ std::vector<error_case> error_cases() {
       // bad_status_line (RFC 9112 §4)
       {"HTTP/2", "HTTP/2 200 OK\r\n\r\n", error::bad_status_line},
       {"HTTP/2.0", "HTTP/2.0 200 OK\r\n\r\n", error::bad_status_line},
-      {"HTTP/1.2", "HTTP/1.2 200 OK\r\n\r\n", error::bad_status_line},
+      {"HTTP/1.10", "HTTP/1.10 200 OK\r\n\r\n", error::bad_status_line},
       {"HTTP/0.9", "HTTP/0.9 200 OK\r\n\r\n", error::bad_status_line},
       {"two-digit status", "HTTP/1.1 20 OK\r\n\r\n", error::bad_status_line},
       {"four-digit status", "HTTP/1.1 2000 OK\r\n\r\n", error::bad_status_line},
@@ -801,7 +817,8 @@ std::vector<error_case> error_cases() {
       {"chunk size empty", chunked + "\r\n", error::bad_chunk},
       {"chunk size negative", chunked + "-5\r\n", error::bad_chunk},
       {"chunk size 0x", chunked + "0x5\r\n", error::bad_chunk},
-      {"chunk size 17 hex digits", chunked + "00000000000000005\r\n", error::bad_chunk},
+      {"chunk size 2^64", chunked + "10000000000000000\r\n", error::bad_chunk},
+      {"chunk size 2^64 after leading zeros", chunked + "0010000000000000000\r\n", error::bad_chunk},
       {"chunk size with trailing space", chunked + "5 \r\nhello\r\n0\r\n\r\n", error::bad_chunk},
       {"chunk size line with bare LF", chunked + "5\nhello\r\n0\r\n\r\n", error::bad_chunk},
       {"CTL in chunk extension", chunked + "5;a=\x01\r\nhello\r\n0\r\n\r\n", error::bad_chunk},
