@@ -53,7 +53,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
 
   /// One whole request: redirects, the stale-connection retry, deadlines. Runs on `ex`; never throws
   /// except std::bad_alloc.
-  asio::awaitable<outcome> exchange(request req);
+  asio::awaitable<outcome> exchange(std::shared_ptr<client_core> self, request req);
 
   /// Closes everything; later exchanges fail with pool_stopped.
   void shutdown() noexcept;

@@ -10,8 +10,7 @@ namespace sentinel {
 namespace detail {
 
 asio::awaitable<outcome> worker_exchange(worker& w, request req) {
-  auto core = w.client().core();
-  co_return co_await core->exchange(std::move(req));
+  return run_exchange(w.client().core(), std::move(req));  // no coroutine frame of its own
 }
 
 }  // namespace detail

@@ -49,12 +49,15 @@ std::shared_ptr<connection> connection_pool::make_connection(const std::string& 
   return std::make_shared<connection>(core_.shared_from_this(), origin);
 }
 
-asio::awaitable<std::error_code> connection_pool::acquire(const std::string& origin, bool allow_idle,
-                                                          clock::time_point deadline, error timeout_error,
-                                                          lease& out) {
-  if (stopped_) co_return make_error_code(error::pool_stopped);
-  origin_state& o = origins_[origin];
+connection_pool::origin_state& connection_pool::state_of(std::string_view origin) {
+  auto it = origins_.find(origin);  // heterogeneous: no key string is built for a lookup
+  if (it == origins_.end()) it = origins_.try_emplace(std::string(origin)).first;
+  return it->second;
+}
 
+bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, lease& out) {
+  if (stopped_) return false;
+  origin_state& o = state_of(origin);
   if (allow_idle) {
     const auto now = clock::now();
     while (!o.idle.empty()) {
@@ -65,7 +68,7 @@ asio::awaitable<std::error_code> connection_pool::acquire(const std::string& ori
       const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
       if (fresh_enough && c->idle_check()) {
         out = {std::move(c), true};
-        co_return std::error_code{};
+        return true;
       }
       // Expired, or the server closed it while it sat idle: drop it without ever sending on it.
       c->close(false);
@@ -77,14 +80,23 @@ asio::awaitable<std::error_code> connection_pool::acquire(const std::string& ori
   if (o.waiters.empty()) {
     if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
     if (can_open(o)) {
-      out = {make_connection(origin, o), false};
-      co_return std::error_code{};
+      out = {make_connection(std::string(origin), o), false};
+      return true;
     }
   }
+  return false;
+}
+
+asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origin, bool allow_idle,
+                                                          clock::time_point deadline, error timeout_error,
+                                                          lease& out) {
+  if (stopped_) co_return make_error_code(error::pool_stopped);
+  if (try_acquire(origin, allow_idle, out)) co_return std::error_code{};
+  origin_state& o = state_of(origin);
 
   // At a limit: wait our turn. release() and slot_freed() hand us a connection directly.
   auto w = std::make_shared<waiter>(core_.ex);
-  w->origin = origin;
+  w->origin = std::string(origin);
   w->allow_idle = allow_idle;
   auto& queue = o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
   queue.push_back(w);

@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -38,8 +39,11 @@ class connection_pool {
   /// after a stale one wants a fresh connection). Waits, in FIFO order, while the origin (or the total)
   /// is at its limit. Errors: pool_timeout when `deadline` passes first (`timeout_error` names which
   /// deadline it was), operation_aborted when the caller cancels, pool_stopped after shutdown().
-  asio::awaitable<std::error_code> acquire(const std::string& origin, bool allow_idle,
-                                           clock::time_point deadline, error timeout_error, lease& out);
+  asio::awaitable<std::error_code> acquire(std::string_view origin, bool allow_idle, clock::time_point deadline,
+                                           error timeout_error, lease& out);
+  /// The same without waiting: false when the caller would have to wait (or the pool is stopped); then
+  /// call acquire(). The common case (an idle connection, or room for a new one) costs no coroutine frame.
+  bool try_acquire(std::string_view origin, bool allow_idle, lease& out);
 
   /// Gives back a leased connection: kept idle (or handed to a waiter) when reusable, closed otherwise.
   void release(std::shared_ptr<connection> c) noexcept;
@@ -68,6 +72,11 @@ class connection_pool {
     std::deque<std::shared_ptr<waiter>> waiters;    // FIFO
   };
 
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  origin_state& state_of(std::string_view origin);
   bool can_open(const origin_state& o) const noexcept;
   std::shared_ptr<connection> make_connection(const std::string& origin, origin_state& o);
   void slot_freed(origin_state& o) noexcept;  // a connection closed: let a waiter open one
@@ -77,7 +86,7 @@ class connection_pool {
 
   client_core& core_;
   connection_pool_options opts_;
-  std::unordered_map<std::string, origin_state> origins_;
+  std::unordered_map<std::string, origin_state, key_hash, std::equal_to<>> origins_;
   std::deque<std::shared_ptr<waiter>> total_waiters_;  // blocked by max_total, not by their origin
   std::unordered_set<connection*> all_;
   std::size_t total_open_ = 0, total_idle_ = 0;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 namespace sentinel {
@@ -62,6 +63,27 @@ std::error_code follow_redirect(request& req, const response& res) {
   }
   req.set_url(std::move(next));
   return {};
+}
+
+// "scheme://host:port" (what url::origin() returns) written into `buf`; into `fallback` when it does not
+// fit (host names are at most 253 bytes, so only absurd URLs get there).
+std::string_view origin_key(const url& u, std::array<char, 320>& buf, std::string& fallback) {
+  const std::string_view scheme = u.is_https() ? "https://" : "http://";
+  const std::string_view host = u.host();
+  const std::size_t need = scheme.size() + host.size() + 2 + 1 + 5;
+  if (need > buf.size()) {
+    fallback = u.origin();
+    return fallback;
+  }
+  char* p = buf.data();
+  auto put = [&p](std::string_view s) { p = std::copy(s.begin(), s.end(), p); };
+  put(scheme);
+  if (u.host_is_ipv6()) *p++ = '[';
+  put(host);
+  if (u.host_is_ipv6()) *p++ = ']';
+  *p++ = ':';
+  p = std::to_chars(p, buf.data() + buf.size(), u.port()).ptr;
+  return std::string_view(buf.data(), static_cast<std::size_t>(p - buf.data()));
 }
 
 // A request body file, open for one attempt.
@@ -202,7 +224,9 @@ void client_core::shutdown() noexcept {
   pool.shutdown();
 }
 
-asio::awaitable<outcome> client_core::exchange(request req) {
+asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
+  // `self` (this) is held by the frame: the client may be destroyed while the exchange runs.
+  (void)self;
   // This coroutine is the top of its own co_spawn'ed thread (run_exchange, worker_exchange), so it may set
   // the thread's cancellation behaviour: no exceptions (we check the state ourselves, see cancel.hpp),
   // and until the request starts to go out, any cancellation type may stop it (nothing was sent); see
@@ -336,7 +360,9 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       extras.proxy_authorization = proxy->authorization;
     }
   }
-  const std::string& origin = proxy != nullptr ? proxied_key : req.url().origin();
+  // The pool key of a direct route, built in the frame: no allocation per request.
+  std::array<char, 320> key_buf;
+  const std::string_view origin = proxy != nullptr ? std::string_view(proxied_key) : origin_key(req.url(), key_buf, proxied_key);
   bool allow_idle = true;
   for (int attempt = 0;; ++attempt) {
     // A file body is opened (and measured) for each attempt: a retry or a redirect reads it again.
@@ -352,9 +378,11 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     }
     extras.expect_continue = ro.expect_continue && !body.empty() && !(body.fd >= 0 && file.size == 0);
     connection_pool::lease lease;
-    if (auto ec = co_await pool.acquire(origin, allow_idle, acquire_deadline, acquire_error, lease)) {
-      o.ec = ec;
-      co_return o;
+    if (!pool.try_acquire(origin, allow_idle, lease)) {
+      if (auto ec = co_await pool.acquire(origin, allow_idle, acquire_deadline, acquire_error, lease)) {
+        o.ec = ec;
+        co_return o;
+      }
     }
     std::shared_ptr<connection> conn = std::move(lease.conn);
     auto& head = conn->write_buffer();
@@ -415,8 +443,9 @@ void check_owner(const client_core& core) {
 }
 
 asio::awaitable<outcome> run_exchange(std::shared_ptr<client_core> core, request req) {
-  // `core` is held by this frame: the client may be destroyed while the exchange runs.
-  co_return co_await core->exchange(std::move(req));
+  // Not a coroutine itself (no frame of its own): it hands back the exchange's awaitable.
+  client_core* c = core.get();
+  return c->exchange(std::move(core), std::move(req));
 }
 
 }  // namespace detail

@@ -52,6 +52,12 @@ class headers {
   std::size_t erase(std::string_view name);
   /// Removes every field.  Keeps the storage for reuse.
   void clear() noexcept;
+  /// Makes room for `fields` more fields holding `bytes` more bytes of names and values, so that adding
+  /// them allocates at most twice (once for the bytes, once for the index).
+  void reserve(std::size_t bytes, std::size_t fields) {
+    chars_.reserve(chars_.size() + bytes);
+    index_.reserve(index_.size() + fields);
+  }
 
   /// The value of the first field named `name`, if any.
   std::optional<std::string_view> get(std::string_view name) const noexcept;
