@@ -7,7 +7,7 @@ SENTINEL_PACKAGES=(
   g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
   libasio-dev libssl-dev openssl zlib1g-dev libbrotli-dev libzstd-dev
   catch2 libhttp-parser-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  nginx wrk
+  nginx wrk time curl
 )
 
 sentinel_install_deps() {

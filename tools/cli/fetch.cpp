@@ -1,0 +1,347 @@
+// sentinel CLI, fetch mode: every URL in turn through one http_client on one io_context, so URLs of the
+// same origin share a keep-alive connection. Bodies stream through request_options::on_body straight to
+// stdout or the -o file: memory stays flat whatever the body size.
+#include "fetch.hpp"
+
+#include "common.hpp"
+#include "errors.hpp"
+#include "output.hpp"
+#include "write_out.hpp"
+
+#include <sentinel/error.hpp>
+#include <sentinel/http_client.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <limits>
+
+namespace sentinel::cli {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+#ifndef SENTINEL_CLI_ACCEPT_ENCODING
+#define SENTINEL_CLI_ACCEPT_ENCODING "gzip, deflate"
+#endif
+
+/// The request body every transfer sends: bytes in memory, or a file streamed by the library.
+struct body_plan {
+  bool present = false;
+  std::string bytes;
+  std::string file;  ///< --data-binary @FILE alone: sent from the file, never loaded into memory
+  std::uint64_t size = 0;
+};
+
+/// What was prepared once for all transfers.
+struct plan {
+  const fetch_options& opt;
+  std::vector<sentinel::url> urls;
+  body_plan body;
+  std::string method;
+  sentinel::headers fields;  ///< every field the tool sends, in order (the library adds Host and
+                             ///< Content-Length)
+};
+
+// curl -d: "@FILE" is the file's content without CR and LF, "@-" standard input; else the text itself.
+// --data-binary: the same without stripping. Parts are joined with '&'. Returns the exit code.
+int build_body(const fetch_options& o, body_plan& body, std::string& problem) {
+  if (o.data.empty()) return exit_code::ok;
+  body.present = true;
+  const data_arg& first = o.data.front();
+  if (o.data.size() == 1 && first.binary && first.value.size() > 1 && first.value.front() == '@' &&
+      first.value != "@-") {
+    // One --data-binary @FILE: let the library stream the file (a large upload stays out of memory).
+    body.file = first.value.substr(1);
+    struct stat st {};
+    if (::stat(body.file.c_str(), &st) != 0 || ::access(body.file.c_str(), R_OK) != 0) {
+      problem = "cannot read '" + body.file + "': " + errno_text(errno);
+      return exit_code::read_error;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      problem = "cannot send '" + body.file + "': not a regular file";
+      return exit_code::read_error;
+    }
+    body.size = static_cast<std::uint64_t>(st.st_size);
+    return exit_code::ok;
+  }
+  for (std::size_t i = 0; i < o.data.size(); ++i) {
+    const data_arg& d = o.data[i];
+    std::string part = d.value;
+    if (d.value.size() > 1 && d.value.front() == '@') {
+      const std::string path = d.value.substr(1);
+      if (!read_whole_file(path, part)) {
+        problem = "cannot read '" + path + "': " + errno_text(errno);
+        return exit_code::read_error;
+      }
+      if (!d.binary) std::erase_if(part, [](char c) { return c == '\r' || c == '\n'; });
+    }
+    if (i > 0) body.bytes += '&';
+    body.bytes += part;
+  }
+  body.size = body.bytes.size();
+  return exit_code::ok;
+}
+
+// The fields every request carries: curl's defaults (User-Agent, Accept), Accept-Encoding with
+// --compressed, Content-Type with data, then the -H fields. A -H field replaces a default of the same
+// name; "Name:" removes it.
+sentinel::headers build_fields(const fetch_options& o, bool has_body) {
+  std::vector<header_arg> args;
+  for (const auto& h : o.headers)
+    args.push_back(*parse_header_arg(h));  // validated by the parser
+  auto given = [&](std::string_view name) {
+    for (const auto& a : args)
+      if (sentinel::iequals(a.name, name)) return true;
+    return false;
+  };
+  sentinel::headers fields;
+  if (!given("User-Agent")) fields.add("User-Agent", std::string("sentinel/") + sentinel::version_string);
+  if (!given("Accept")) fields.add("Accept", "*/*");
+  if (o.compressed && !given("Accept-Encoding")) fields.add("Accept-Encoding", SENTINEL_CLI_ACCEPT_ENCODING);
+  for (const auto& a : args)
+    if (!a.remove) fields.add(a.name, a.value);
+  if (has_body && !given("Content-Type")) fields.add("Content-Type", "application/x-www-form-urlencoded");
+  return fields;
+}
+
+sentinel::client_options client_options_for(const fetch_options& o) {
+  sentinel::client_options c;
+  c.user_agent.clear();  // the tool sends its own (so -H 'User-Agent:' can remove it)
+  // Like curl: no response timeouts of their own; --max-time bounds the whole transfer.
+  c.timeouts.response_head = std::chrono::milliseconds(0);
+  c.timeouts.idle_read = std::chrono::milliseconds(0);
+  if (o.max_time) c.timeouts.total = *o.max_time;
+  if (o.connect_timeout && o.connect_timeout->count() > 0) c.timeouts.connect = *o.connect_timeout;
+  // Bodies stream to their destination: no size limit on them, decoded or not (curl has none either).
+  c.limits.max_decoded_bytes = 0;
+  c.redirect.follow = o.location;
+  c.redirect.max_redirects =
+      o.max_redirs < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(o.max_redirs);
+  c.decompress = o.compressed;
+  c.tls.ca_file = o.cacert;
+  c.tls.ca_path = o.capath;
+  c.tls.insecure_skip_verify = o.insecure;
+  return c;
+}
+
+std::string http_version_text(int version) {
+  return version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+// The response head as -i writes it: status line and fields, CRLF line ends, an empty line.
+std::string response_head(const sentinel::response& res) {
+  std::string s = http_version_text(res.version()) + " " + std::to_string(res.status());
+  if (!res.reason().empty()) s.append(" ").append(res.reason());
+  s += "\r\n";
+  for (const auto f : res.headers())
+    s.append(f.name).append(": ").append(f.value).append("\r\n");
+  s += "\r\n";
+  return s;
+}
+
+// The request head as the serializer writes it (Host first unless set, the fields in order,
+// Content-Length when there is a body or the method expects one), with "> " prefixes for -v.
+std::string verbose_request_head(const sentinel::request& req, const body_plan& body) {
+  std::string s = "> " + req.method() + " " + std::string(req.url().target()) + " HTTP/1.1\n";
+  if (!req.headers().contains("Host")) s += "> Host: " + req.url().host_header() + "\n";
+  for (const auto f : req.headers())
+    s.append("> ").append(f.name).append(": ").append(f.value).append("\n");
+  const bool expects_body = req.method() == "POST" || req.method() == "PUT" || req.method() == "PATCH";
+  if ((body.size > 0 || expects_body) && !req.headers().contains("Content-Length"))
+    s += "> Content-Length: " + std::to_string(body.size) + "\n";
+  return s + ">\n";
+}
+
+std::string verbose_response_head(const sentinel::response& res) {
+  std::string s = "< " + http_version_text(res.version()) + " " + std::to_string(res.status());
+  if (!res.reason().empty()) s.append(" ").append(res.reason());
+  s += "\n";
+  for (const auto f : res.headers())
+    s.append("< ").append(f.name).append(": ").append(f.value).append("\n");
+  return s + "<\n";
+}
+
+// What failed, for the error line; the library's texts name its own options, the tool's user knows
+// the command-line ones.
+std::string describe(const std::error_code& ec) {
+  if (ec == sentinel::error::request_timeout) return "the transfer did not finish within --max-time";
+  if (ec == sentinel::error::connect_timeout) return "could not connect within the connect timeout";
+  if (ec == sentinel::error::too_many_redirects) return "more redirects than --max-redirs allows";
+  return ec.message();
+}
+
+// For an https URL: why the --cacert file or --capath directory cannot be used, or "".
+std::string unreadable_ca(const fetch_options& o) {
+  if (!o.cacert.empty() && ::access(o.cacert.c_str(), R_OK) != 0)
+    return "cannot read CA certificates from '" + o.cacert + "': " + errno_text(errno);
+  if (!o.capath.empty() && ::access(o.capath.c_str(), R_OK | X_OK) != 0)
+    return "cannot read CA certificates from '" + o.capath + "': " + errno_text(errno);
+  return {};
+}
+
+// One transfer: sends the request, streams the head and body to `sink`, fills `r`.
+asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, const sentinel::url& target,
+                                output_sink& sink, transfer_result& r) {
+  const fetch_options& o = p.opt;
+  r.method = p.method;
+  r.url_effective = target.str();
+  r.size_upload = p.body.size;
+  if (target.is_https()) {
+    if (std::string problem = unreadable_ca(o); !problem.empty()) {
+      r.exit_code = exit_code::cacert_file;
+      r.error_message = std::move(problem);
+      co_return;
+    }
+  }
+
+  sentinel::request req(p.method, target, p.fields);
+  if (!p.body.file.empty()) {
+    req.set_body_file(p.body.file);
+  } else if (p.body.present) {
+    req.set_body(p.body.bytes);
+  }
+  bool failing = false;       // -f and a status >= 400: the body is not written
+  bool write_failed = false;  // the sink refused bytes: the exchange was aborted
+  bool head_seen = false;
+  const bool print_head = o.include || o.head;
+  req.options().on_head = [&](const sentinel::response& res) {
+    head_seen = true;
+    if (o.verbose) std::fputs(verbose_response_head(res).c_str(), stderr);
+    failing = o.fail && res.status() >= 400;
+    if (print_head && !sink.write(response_head(res))) {
+      write_failed = true;
+      return false;
+    }
+    return true;
+  };
+  req.options().on_body = [&](std::string_view data) {
+    if (failing) return true;  // read and dropped, so the connection stays reusable
+    if (!sink.write(data)) {
+      write_failed = true;
+      return false;
+    }
+    r.size_download += data.size();
+    return true;
+  };
+  if (o.verbose) std::fputs(verbose_request_head(req, p.body).c_str(), stderr);
+
+  const auto opened_before = client.stats().connections_opened;
+  const auto start = clock::now();
+  auto [ec, res] = co_await client.async_send(std::move(req), asio::experimental::as_tuple(asio::use_awaitable));
+  r.time_total = std::chrono::duration<double>(clock::now() - start).count();
+
+  if (ec) {
+    r.num_connects = static_cast<std::size_t>(client.stats().connections_opened - opened_before);
+    sink.flush();  // keep what arrived (curl leaves a partial file too), create no file otherwise
+    r.exit_code = write_failed ? exit_code::write_error : exit_code_for(ec);
+    r.error_message = write_failed ? sink.error() : describe(ec);
+    co_return;
+  }
+  r.http_code = res.status();
+  r.http_version = res.version();
+  r.url_effective = res.url().str();
+  r.content_type = std::string(res.headers().value_or("Content-Type", ""));
+  r.num_connects = res.info().connects;
+  r.num_redirects = res.info().redirects;
+  if (!head_seen) {  // defensive: the library calls on_head for every final response
+    failing = o.fail && res.status() >= 400;
+    if (print_head) sink.write(response_head(res));
+  }
+  if (o.verbose)
+    std::fprintf(stderr, "* %d after %.3f s: %llu body bytes, %zu new connection(s), %zu redirect(s)\n",
+                 res.status(), r.time_total, static_cast<unsigned long long>(r.size_download), r.num_connects,
+                 r.num_redirects);
+  if (failing) {
+    if (print_head) sink.finish();
+    r.exit_code = exit_code::http_error;
+    r.error_message = "the requested URL returned error: " + std::to_string(res.status());
+    co_return;
+  }
+  if (!sink.finish()) {
+    r.exit_code = exit_code::write_error;
+    r.error_message = sink.error();
+  }
+}
+
+// Prints the -w output and the error line of one transfer.
+void report(const plan& p, const transfer_result& r) {
+  const fetch_options& o = p.opt;
+  if (!o.write_out.empty()) {
+    std::vector<std::string> unknown;
+    const std::string text = expand_write_out(o.write_out, r, &unknown);
+    for (const auto& name : unknown)
+      std::fprintf(stderr, "sentinel: unknown --write-out variable: '%s'\n", name.c_str());
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+  if (r.exit_code != 0 && (!o.silent || o.show_error))
+    std::fprintf(stderr, "sentinel: (%d) %s: %s: %s\n", r.exit_code, r.url_effective.c_str(),
+                 std::string(exit_code_summary(r.exit_code)).c_str(), r.error_message.c_str());
+}
+
+asio::awaitable<int> fetch_all(sentinel::http_client& client, const plan& p) {
+  int status = exit_code::ok;
+  for (std::size_t i = 0; i < p.urls.size(); ++i) {
+    output_sink sink(i < p.opt.outputs.size() ? p.opt.outputs[i] : std::string());
+    transfer_result r;
+    co_await fetch_one(client, p, p.urls[i], sink, r);
+    report(p, r);
+    if (r.exit_code != 0) status = r.exit_code;
+  }
+  co_return status;
+}
+
+}  // namespace
+
+int run_fetch(const fetch_options& o) {
+  plan p{o, {}, {}, {}, {}};
+  for (const auto& text : o.urls) {
+    std::error_code ec;
+    sentinel::url u = parse_cli_url(text, ec);
+    if (ec) {
+      const int code = exit_code_for(ec);
+      if (!o.silent || o.show_error)
+        std::fprintf(stderr, "sentinel: (%d) bad URL '%s': %s\nsentinel: try 'sentinel --help' for more information\n",
+                     code, text.c_str(), ec.message().c_str());
+      return code;
+    }
+    p.urls.push_back(std::move(u));
+  }
+  std::string problem;
+  if (const int code = build_body(o, p.body, problem); code != 0) {
+    if (!o.silent || o.show_error) std::fprintf(stderr, "sentinel: (%d) %s\n", code, problem.c_str());
+    return code;
+  }
+  p.method = !o.method.empty() ? o.method : o.head ? "HEAD" : p.body.present ? "POST" : "GET";
+  p.fields = build_fields(o, p.body.present);
+
+  asio::io_context ctx(1);
+  sentinel::http_client client(ctx, client_options_for(o));
+  int status = exit_code::internal;
+  asio::co_spawn(ctx, fetch_all(client, p), [&](std::exception_ptr e, int code) {
+    if (!e) {
+      status = code;
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "sentinel: (%d) internal error: %s\n", exit_code::internal, ex.what());
+    } catch (...) {
+      std::fprintf(stderr, "sentinel: (%d) internal error\n", exit_code::internal);
+    }
+  });
+  ctx.run();
+  return status;
+}
+
+}  // namespace sentinel::cli
