@@ -52,7 +52,8 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
   app.add_option("--cacert", o.cacert, "Verify servers with these CA certificates (PEM)")->type_name("FILE");
   app.add_option("url", o.url, "The URL to load")->required()->type_name("URL");
   app.footer("Exit status: 0 when the run completed with at least one complete response, 1 when every "
-             "request failed, 2 for bad options, 3 for a bad URL.");
+             "request failed or the URL's scheme is not http or https (curl's 1), 2 for bad options, 3 for a "
+             "malformed URL, 26 when --body @FILE cannot be read.");
 
   try {
     app.parse(argc, argv);
