@@ -14,6 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -24,12 +27,23 @@ namespace {
 
 namespace support = sentinel::test::detail;
 
-// Waits up to `timeout` for `pid`, reaping it with wait4 to get its rusage. nullopt: still running.
-std::optional<int> wait_child(pid_t pid, std::chrono::milliseconds timeout, rusage& ru) {
+// The peak resident set (VmHWM) of a running process, in KiB; 0 once it has exited.
+long vm_hwm_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+// Waits up to `timeout` for `pid`, reaping it with wait4 to get its rusage, and samples its VmHWM every
+// 20 ms into `hwm` (the largest seen). nullopt: still running.
+std::optional<int> wait_child(pid_t pid, std::chrono::milliseconds timeout, rusage& ru, long& hwm) {
   int status = 0;
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   const auto end = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    hwm = std::max(hwm, vm_hwm_kib(pid));
     const pid_t r = ::wait4(pid, &status, WNOHANG, &ru);
     if (r == pid) break;
     const auto left =
@@ -40,7 +54,7 @@ std::optional<int> wait_child(pid_t pid, std::chrono::milliseconds timeout, rusa
     }
     if (pidfd >= 0) {
       pollfd p{pidfd, POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+      ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 20)));
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -91,14 +105,15 @@ tool_run run_tool(const std::vector<std::string>& args, const run_options& opts)
 
   tool_run r;
   rusage ru{};
-  auto status = wait_child(pid, opts.timeout, ru);
+  long hwm = 0;
+  auto status = wait_child(pid, opts.timeout, ru, hwm);
   if (!status) {
     ::kill(pid, SIGKILL);
-    status = wait_child(pid, std::chrono::seconds(5), ru);
+    status = wait_child(pid, std::chrono::seconds(5), ru, hwm);
   }
   r.out = opts.stdout_path.empty() ? support::read_file(out_path) : std::string();
   r.err = support::read_file(err_path);
-  r.max_rss_kib = ru.ru_maxrss;
+  r.max_rss_kib = hwm;
   support::remove_temp_dir(dir);
   if (!status) {
     FAIL("sentinel did not exit after SIGKILL");

@@ -12,7 +12,11 @@ struct tool_run {
   int exit_code = -1;  ///< the exit status, or 128 + signal number
   std::string out;     ///< everything written to stdout
   std::string err;     ///< everything written to stderr
-  long max_rss_kib = 0;  ///< peak resident memory of the child (getrusage of the reaped child)
+  /// Peak resident memory of the tool (VmHWM, sampled every 20 ms while it runs; 0 if it exited before the
+  /// first sample). Not the reaped child's ru_maxrss: posix_spawn lends the child this process's memory
+  /// map until exec, and Linux folds that map's high-water mark into the child's maxrss, so a large test
+  /// process made every child look large.
+  long max_rss_kib = 0;
 };
 
 /// Options of one run.
