@@ -39,8 +39,8 @@ class connection_pool {
   /// after a stale one wants a fresh connection). Waits, in FIFO order, while the origin (or the total)
   /// is at its limit. Errors: pool_timeout when `deadline` passes first (`timeout_error` names which
   /// deadline it was), operation_aborted when the caller cancels, pool_stopped after shutdown().
-  asio::awaitable<std::error_code> acquire(std::string_view origin, bool allow_idle, clock::time_point deadline,
-                                           error timeout_error, lease& out);
+  asio::awaitable<std::error_code> acquire(std::string_view origin, bool allow_idle,
+                                           clock::time_point deadline, error timeout_error, lease& out);
   /// The same without waiting: false when the caller would have to wait (or the pool is stopped); then
   /// call acquire(). The common case (an idle connection, or room for a new one) costs no coroutine frame.
   bool try_acquire(std::string_view origin, bool allow_idle, lease& out);

@@ -362,7 +362,8 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
   }
   // The pool key of a direct route, built in the frame: no allocation per request.
   std::array<char, 320> key_buf;
-  const std::string_view origin = proxy != nullptr ? std::string_view(proxied_key) : origin_key(req.url(), key_buf, proxied_key);
+  const std::string_view origin =
+      proxy != nullptr ? std::string_view(proxied_key) : origin_key(req.url(), key_buf, proxied_key);
   bool allow_idle = true;
   for (int attempt = 0;; ++attempt) {
     // A file body is opened (and measured) for each attempt: a retry or a redirect reads it again.

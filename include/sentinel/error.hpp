@@ -14,10 +14,10 @@ namespace sentinel {
 /// compare codes (or `condition`s), never messages.
 enum class error {
   // --- usage -----------------------------------------------------------------------------------------
-  invalid_url = 1,     ///< The URL is not an absolute http:// or https:// URL (or has bad characters).
-  unsupported_scheme,  ///< The URL's scheme is neither http nor https.
-  invalid_request,     ///< Method, target or a header contains CR, LF, NUL or other illegal bytes.
-  pool_stopped,        ///< The client_pool (or the worker the task was sent to) has been stopped.
+  invalid_url = 1,      ///< The URL is not an absolute http:// or https:// URL (or has bad characters).
+  unsupported_scheme,   ///< The URL's scheme is neither http nor https.
+  invalid_request,      ///< Method, target or a header contains CR, LF, NUL or other illegal bytes.
+  pool_stopped,         ///< The client_pool (or the worker the task was sent to) has been stopped.
   aborted_by_callback,  ///< A request's on_head or on_body callback returned false.
 
   // --- protocol: the peer sent something that is not HTTP/1.x --------------------------------------------

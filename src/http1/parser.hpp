@@ -74,7 +74,7 @@ struct response_head {
 /// bad_content_length, multiple_content_length, bad_transfer_encoding, body_too_large (a Content-Length
 /// above the limit fails at the head), bad_chunk, chunk_line_too_long, unexpected_eof (on_eof mid-body).
 class response_parser {
-public:
+ public:
   explicit response_parser(parser_limits limits = {}) : limits_(limits) {}
 
   void set_limits(const parser_limits& l) noexcept { limits_ = l; }
@@ -103,15 +103,15 @@ public:
   /// Trailer fields of a chunked body; valid once done(), views into the last parse_body() data.
   const std::vector<field_view>& trailers() const noexcept { return trailers_; }
 
-private:
+ private:
   enum class state : std::uint8_t {
-    head,              // scanning for the end of the head
-    body,              // (marker: head done) content_length body
-    chunk_size,        // expecting a chunk-size line
-    chunk_data,        // inside chunk data
-    chunk_data_crlf,   // expecting CRLF after chunk data
-    trailers,          // expecting the trailer block (or the final CRLF)
-    until_close,       // reading until EOF
+    head,             // scanning for the end of the head
+    body,             // (marker: head done) content_length body
+    chunk_size,       // expecting a chunk-size line
+    chunk_data,       // inside chunk data
+    chunk_data_crlf,  // expecting CRLF after chunk data
+    trailers,         // expecting the trailer block (or the final CRLF)
+    until_close,      // reading until EOF
     done,
   };
 
@@ -125,10 +125,10 @@ private:
   std::vector<field_view> trailers_;
   request_kind kind_ = request_kind::normal;
   state state_ = state::head;
-  std::size_t scanned_ = 0;          // bytes of the head / chunk-size line / trailer block already searched
-  std::uint64_t remaining_ = 0;      // content_length left, or bytes left in the current chunk
+  std::size_t scanned_ = 0;      // bytes of the head / chunk-size line / trailer block already searched
+  std::uint64_t remaining_ = 0;  // content_length left, or bytes left in the current chunk
   std::uint64_t body_bytes_ = 0;
-  error failed_{};                   // the first error (0 = none): errors are final, later calls repeat it
+  error failed_{};  // the first error (0 = none): errors are final, later calls repeat it
 };
 
 }  // namespace sentinel::http1

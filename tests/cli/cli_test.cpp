@@ -89,7 +89,8 @@ struct temp_dir {
 // that the client is still alive, with all but one byte of the body behind it, when its memory is sampled.
 class streaming_server {
  public:
-  explicit streaming_server(std::uint64_t size, std::chrono::milliseconds stall = {}) : size_(size), stall_(stall) {
+  explicit streaming_server(std::uint64_t size, std::chrono::milliseconds stall = {})
+      : size_(size), stall_(stall) {
     thread_ = std::thread([this] { serve(); });
   }
   ~streaming_server() {
@@ -100,7 +101,9 @@ class streaming_server {
     }
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/big"; }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/big";
+  }
 
  private:
   void serve() {
@@ -197,16 +200,19 @@ TEST_CASE("an HTTP error status is data: exit 0 and the body, unless -f", "[cli]
 }
 
 TEST_CASE("-i writes the response head, then the body", "[cli][fetch]") {
-  script_server server(always(201, "hello", {{"X-Reply", "yes"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}}));
+  script_server server(
+      always(201, "hello", {{"X-Reply", "yes"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}}));
   auto r = run_tool({"-i", server.url("/")});
   CHECK(r.exit_code == 0);
   CHECK(r.out ==
-        "HTTP/1.1 201 Created\r\nX-Reply: yes\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 5\r\n\r\nhello");
+        "HTTP/1.1 201 Created\r\nX-Reply: yes\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: "
+        "5\r\n\r\nhello");
 }
 
 TEST_CASE("-I sends HEAD and writes the head", "[cli][fetch]") {
   script_server server([](const received_request& req) {
-    return script_server::response(200, req.method == "HEAD" ? "" : "body!", {{"Content-Length", "5"}, {"X-A", "b"}});
+    return script_server::response(200, req.method == "HEAD" ? "" : "body!",
+                                   {{"Content-Length", "5"}, {"X-A", "b"}});
   });
   auto r = run_tool({"-I", server.url("/h")});
   CHECK(r.exit_code == 0);
@@ -248,7 +254,8 @@ TEST_CASE("-d posts form data (several joined with &), @FILE without newlines", 
   CHECK(reqs[0].header("Content-Length") == "14");
 
   // A Content-Type of one's own wins; -X keeps the body.
-  auto json = run_tool({"-X", "PATCH", "-H", "Content-Type: application/json", "-d", "{\"k\":1}", server.url("/j")});
+  auto json =
+      run_tool({"-X", "PATCH", "-H", "Content-Type: application/json", "-d", "{\"k\":1}", server.url("/j")});
   CHECK(json.exit_code == 0);
   reqs = server.all_requests();
   REQUIRE(reqs.size() == 2);
@@ -335,8 +342,9 @@ TEST_CASE("-v writes the request and response heads to stderr, stdout stays the 
   CHECK(r.out == "verbose body");
   const std::string host = "127.0.0.1:" + std::to_string(server.port());
   CHECK_THAT(r.err, Catch::Contains("> POST /v?q=1 HTTP/1.1\n> Host: " + host + "\n> User-Agent: sentinel/"));
-  CHECK_THAT(r.err, Catch::Contains("> Accept: */*\n> X-Mine: 1\n> Content-Type: application/x-www-form-urlencoded\n"
-                                    "> Content-Length: 3\n>\n"));
+  CHECK_THAT(r.err,
+             Catch::Contains("> Accept: */*\n> X-Mine: 1\n> Content-Type: application/x-www-form-urlencoded\n"
+                             "> Content-Length: 3\n>\n"));
   CHECK_THAT(r.err, Catch::Contains("< HTTP/1.1 200 OK\n< X-Reply: yes\n< Content-Length: 12\n<\n"));
   // The head shown is the head sent: compare with what the server read.
   const auto reqs = server.all_requests();
@@ -356,8 +364,8 @@ TEST_CASE("-w: http_code, time_total, size_download, num_connects, url_effective
                      "%{time_total}\\n",
                      server.url("/w")});
   CHECK(r.exit_code == 0);
-  const std::string first = "200 " + std::to_string(body.size()) + " 1 " + server.url("/w") +
-                            " application/octet-stream\n";
+  const std::string first =
+      "200 " + std::to_string(body.size()) + " 1 " + server.url("/w") + " application/octet-stream\n";
   REQUIRE(r.out.size() > first.size());
   CHECK(r.out.substr(0, first.size()) == first);
   CHECK(std::regex_match(r.out.substr(first.size()), std::regex("[0-9]+\\.[0-9]{6}\n")));
@@ -376,7 +384,8 @@ TEST_CASE("-w: http_code, time_total, size_download, num_connects, url_effective
 }
 
 TEST_CASE("several URLs share one client: same origin, one keep-alive connection", "[cli][fetch]") {
-  script_server server([](const received_request& req) { return script_server::response(200, "<" + req.target + ">"); });
+  script_server server(
+      [](const received_request& req) { return script_server::response(200, "<" + req.target + ">"); });
   auto r = run_tool({"-w", "%{num_connects}\\n", server.url("/1"), server.url("/2"), server.url("/3")});
   CHECK(r.exit_code == 0);
   CHECK(r.out == "</1>1\n</2>0\n</3>0\n");
@@ -402,7 +411,8 @@ TEST_CASE("-L follows redirects; --max-redirs limits them (47)", "[cli][fetch]")
   CHECK(plain.exit_code == 0);
   CHECK(plain.out == "moved");
 
-  auto followed = run_tool({"-L", "-w", "\\n%{http_code} %{num_redirects} %{url_effective}", server.url("/start")});
+  auto followed =
+      run_tool({"-L", "-w", "\\n%{http_code} %{num_redirects} %{url_effective}", server.url("/start")});
   CHECK(followed.exit_code == 0);
   CHECK(followed.out == "arrived at /final\n200 2 " + server.url("/final"));
 
@@ -476,8 +486,8 @@ TEST_CASE("exit 52: the server closed without a reply", "[cli][fetch][errors]") 
 }
 
 TEST_CASE("exit 18: the body ended early; what arrived is written", "[cli][fetch][errors]") {
-  script_server server({}, {step::expect_request(), step::send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"),
-                            step::close()});
+  script_server server({}, {step::expect_request(),
+                            step::send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"), step::close()});
   auto r = run_tool({server.url("/")});
   CHECK(r.exit_code == 18);
   CHECK(r.out == "half");
@@ -485,8 +495,9 @@ TEST_CASE("exit 18: the body ended early; what arrived is written", "[cli][fetch
 }
 
 TEST_CASE("exit 56: the connection was reset", "[cli][fetch][errors]") {
-  script_server server({}, {step::expect_request(), step::send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"),
-                            step::stall(100ms), step::reset()});
+  script_server server(
+      {}, {step::expect_request(), step::send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"),
+           step::stall(100ms), step::reset()});
   auto r = run_tool({server.url("/")});
   CHECK((r.exit_code == 56 || r.exit_code == 18));  // a RST may also read as a truncated body
   CHECK(r.out == "half");
@@ -539,7 +550,8 @@ TEST_CASE("exit 2: bad options print one line and a hint, never a crash", "[cli]
     INFO(joined);
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
-    CHECK_THAT(r.err, Catch::StartsWith("sentinel: ") && Catch::EndsWith("sentinel: try 'sentinel --help' for more information\n"));
+    CHECK_THAT(r.err, Catch::StartsWith("sentinel: ") &&
+                          Catch::EndsWith("sentinel: try 'sentinel --help' for more information\n"));
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 2);
   }
 }
@@ -547,10 +559,11 @@ TEST_CASE("exit 2: bad options print one line and a hint, never a crash", "[cli]
 TEST_CASE("-h and -V", "[cli][fetch]") {
   auto help = run_tool({"-h"});
   CHECK(help.exit_code == 0);
-  for (const char* opt : {"--silent", "--show-error", "--include", "--head", "--request", "--header", "--data",
-                          "--data-binary", "--output", "--location", "--max-redirs", "--compressed", "--max-time",
-                          "--connect-timeout", "--cacert", "--capath", "--insecure", "--fail", "--verbose",
-                          "--write-out", "--version"})
+  for (const char* opt :
+       {"--silent",   "--show-error",      "--include", "--head",     "--request",    "--header",
+        "--data",     "--data-binary",     "--output",  "--location", "--max-redirs", "--compressed",
+        "--max-time", "--connect-timeout", "--cacert",  "--capath",   "--insecure",   "--fail",
+        "--verbose",  "--write-out",       "--version"})
     CHECK_THAT(help.out, Catch::Contains(opt));
   auto version = run_tool({"--version"});
   CHECK(version.exit_code == 0);
@@ -606,7 +619,8 @@ TEST_CASE("TLS: verified with --cacert, 60 without, -k accepts, 35 and 77", "[cl
   CHECK(old.exit_code == 60);
 
   // https:// to a server that answers in plain HTTP: the handshake fails.
-  script_server plain({}, {step::send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), step::close()});
+  script_server plain({},
+                      {step::send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), step::close()});
   auto mismatch = run_tool({"-k", "https://127.0.0.1:" + std::to_string(plain.port()) + "/"});
   CHECK(mismatch.exit_code == 35);
   CHECK_THAT(mismatch.err, Catch::Contains("(35)"));
@@ -658,8 +672,8 @@ TEST_CASE("nginx: /hello and /1m byte-exact with -o, HEAD, gzip, redirect", "[cl
   }
   sentinel::test::nginx ng;
   temp_dir dir;
-  auto hello = run_tool({"-o", dir.file("hello"), "-o", dir.file("1m"), "-w", "%{http_code} %{num_connects}\\n",
-                         ng.url("/hello"), ng.url("/1m")});
+  auto hello = run_tool({"-o", dir.file("hello"), "-o", dir.file("1m"), "-w",
+                         "%{http_code} %{num_connects}\\n", ng.url("/hello"), ng.url("/1m")});
   CHECK(hello.exit_code == 0);
   CHECK(hello.out == "200 1\n200 0\n");  // one keep-alive connection for both
   CHECK(support::read_file(dir.file("hello")) == "Hello, World!");
@@ -667,8 +681,8 @@ TEST_CASE("nginx: /hello and /1m byte-exact with -o, HEAD, gzip, redirect", "[cl
 
   auto head = run_tool({"-I", ng.url("/4k")});
   CHECK(head.exit_code == 0);
-  CHECK_THAT(head.out, Catch::StartsWith("HTTP/1.1 200 OK\r\n") && Catch::Contains("Content-Length: 4096\r\n") &&
-                           Catch::EndsWith("\r\n\r\n"));
+  CHECK_THAT(head.out, Catch::StartsWith("HTTP/1.1 200 OK\r\n") &&
+                           Catch::Contains("Content-Length: 4096\r\n") && Catch::EndsWith("\r\n\r\n"));
 
   auto text = run_tool({"--compressed", ng.url("/text")});
   CHECK(text.exit_code == 0);
@@ -765,8 +779,8 @@ TEST_CASE("bench -d 1: a short timed run, wrk-like text", "[cli][bench]") {
   script_server server(always(200, "pong"), opts);
   auto r = run_tool({"bench", "-d", "1", "-c", "4", "-w", "2", server.url("/")});
   CHECK(r.exit_code == 0);
-  for (const char* key : {"requests", "duration", "req/s", "transfer/s", "latency", "p50", "p90", "p99", "p99.9",
-                          "status", "200:", "errors", "connections"})
+  for (const char* key : {"requests", "duration", "req/s", "transfer/s", "latency", "p50", "p90", "p99",
+                          "p99.9", "status", "200:", "errors", "connections"})
     CHECK_THAT(r.out, Catch::Contains(key));
   CHECK_THAT(r.out, Catch::Contains("2 worker(s), 4 connection(s), closed loop"));
   std::smatch m;
@@ -792,11 +806,12 @@ TEST_CASE("bench --rate: a constant rate, latency from the intended send time", 
 
   // A server that takes 50 ms per request, 1 connection, 100 req/s asked: the queue grows, and the
   // latency measured from the intended send time shows it (closed-loop timing would say ~50 ms).
-  script_server slow({}, {step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
-                          step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
-                          step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
-                          step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
-                          step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z"))});
+  script_server slow(
+      {}, {step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
+           step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
+           step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
+           step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z")),
+           step::expect_request(), step::stall(50ms), step::send(script_server::response(200, "z"))});
   auto q = run_tool({"bench", "--rate", "100", "-n", "5", "-c", "1", "-w", "1", "--json", slow.url("/")});
   CHECK(q.exit_code == 0);
   const auto k = parse_json(q.out);
@@ -868,7 +883,7 @@ TEST_CASE("bench: bad options exit 2, a bad URL 3", "[cli][bench]") {
   CHECK(bad_url.exit_code == 3);
   auto help = run_tool({"bench", "--help"});
   CHECK(help.exit_code == 0);
-  for (const char* opt : {"--workers", "--connections", "--duration", "--requests", "--rate", "--method", "--header",
-                          "--body", "--timeout", "--json"})
+  for (const char* opt : {"--workers", "--connections", "--duration", "--requests", "--rate", "--method",
+                          "--header", "--body", "--timeout", "--json"})
     CHECK_THAT(help.out, Catch::Contains(opt));
 }

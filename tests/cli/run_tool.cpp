@@ -71,7 +71,8 @@ std::string tool_path() {
 
 tool_run run_tool(const std::vector<std::string>& args, const run_options& opts) {
   const std::string dir = support::make_temp_dir("cli-run");
-  const std::string in_path = dir + "/stdin", out_path = opts.stdout_path.empty() ? dir + "/stdout" : opts.stdout_path,
+  const std::string in_path = dir + "/stdin",
+                    out_path = opts.stdout_path.empty() ? dir + "/stdout" : opts.stdout_path,
                     err_path = dir + "/stderr";
   support::write_file(in_path, opts.stdin_data);
 

@@ -172,7 +172,8 @@ TEST_CASE("histogram: buckets are contiguous and at most 1/128 wide", "[cli][uni
     REQUIRE(h::index_of(h::lowest_equivalent(i)) == i);
     REQUIRE(h::index_of(h::highest_equivalent(i)) == i);
     const auto width = h::highest_equivalent(i) - h::lowest_equivalent(i) + 1;
-    REQUIRE(static_cast<double>(width) <= static_cast<double>(std::max<std::uint64_t>(h::lowest_equivalent(i), 1)) / 128.0 + 1);
+    REQUIRE(static_cast<double>(width) <=
+            static_cast<double>(std::max<std::uint64_t>(h::lowest_equivalent(i), 1)) / 128.0 + 1);
   }
   CHECK(h::index_of(h::max_trackable) == h::bucket_count - 1);
   CHECK(h::highest_equivalent(h::bucket_count - 1) == h::max_trackable);

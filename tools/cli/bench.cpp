@@ -67,18 +67,20 @@ bool stopping() noexcept {
 struct alignas(64) progress_cell {
   std::atomic<std::uint64_t> done{0};
   std::atomic<std::uint64_t> failed{0};
-  void bump(std::atomic<std::uint64_t>& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 };
 
 /// The schedule every loop follows; read-only while the run lasts (except `tickets`).
 struct run_plan {
   sentinel::request request;  ///< copied for every request
   clock::time_point start;
-  std::optional<clock::time_point> deadline;      ///< -d: no request is sent (or scheduled) after it
-  std::optional<std::uint64_t> limit;             ///< -n
-  std::atomic<std::uint64_t> tickets{0};          ///< -n: requests handed out so far
-  std::optional<double> period_ns;                ///< --rate: time between a loop's sends (C / R)
-  double stagger_ns = 0;                          ///< --rate: offset between loops (1 / R)
+  std::optional<clock::time_point> deadline;  ///< -d: no request is sent (or scheduled) after it
+  std::optional<std::uint64_t> limit;         ///< -n
+  std::atomic<std::uint64_t> tickets{0};      ///< -n: requests handed out so far
+  std::optional<double> period_ns;            ///< --rate: time between a loop's sends (C / R)
+  double stagger_ns = 0;                      ///< --rate: offset between loops (1 / R)
 };
 
 /// One connection's worth of load: requests one after the other on `client`.
@@ -90,7 +92,8 @@ asio::awaitable<void> request_loop(sentinel::http_client& client, run_plan& plan
   for (std::uint64_t k = 0;; ++k) {
     clock::time_point intended = clock::now();
     if (plan.period_ns) {
-      const double offset = plan.stagger_ns * static_cast<double>(loop) + *plan.period_ns * static_cast<double>(k);
+      const double offset =
+          plan.stagger_ns * static_cast<double>(loop) + *plan.period_ns * static_cast<double>(k);
       intended = plan.start + std::chrono::nanoseconds(std::llround(offset));
       if (plan.deadline && intended >= *plan.deadline) break;
       // Wait in slices of at most 100 ms, so that an interrupt is noticed at a low rate too.

@@ -13,18 +13,18 @@ namespace sentinel::cli {
 
 /// Everything bench mode was asked to do.
 struct bench_options {
-  std::size_t workers = 1;                          ///< -w: worker threads (at most `connections` are used)
-  std::size_t connections = 10;                     ///< -c: concurrent request loops, spread over workers
+  std::size_t workers = 1;                            ///< -w: worker threads (at most `connections` are used)
+  std::size_t connections = 10;                       ///< -c: concurrent request loops, spread over workers
   std::optional<std::chrono::milliseconds> duration;  ///< -d (10 s unless -n is given)
-  std::optional<std::uint64_t> requests;            ///< -n: total requests
-  std::optional<double> rate;                       ///< --rate: requests per second, over all connections
-  std::string method = "GET";                       ///< -m (POST when --body is given without -m)
-  std::vector<std::string> headers;                 ///< -H
-  std::optional<std::string> body;                  ///< --body (after reading @FILE)
-  std::chrono::milliseconds timeout{10000};         ///< --timeout: each request's total timeout (0: none)
-  bool json = false;                                ///< --json
-  bool insecure = false;                            ///< -k
-  std::string cacert;                               ///< --cacert
+  std::optional<std::uint64_t> requests;              ///< -n: total requests
+  std::optional<double> rate;                         ///< --rate: requests per second, over all connections
+  std::string method = "GET";                         ///< -m (POST when --body is given without -m)
+  std::vector<std::string> headers;                   ///< -H
+  std::optional<std::string> body;                    ///< --body (after reading @FILE)
+  std::chrono::milliseconds timeout{10000};           ///< --timeout: each request's total timeout (0: none)
+  bool json = false;                                  ///< --json
+  bool insecure = false;                              ///< -k
+  std::string cacert;                                 ///< --cacert
   std::string url;
 };
 

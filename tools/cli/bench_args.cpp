@@ -29,10 +29,11 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
   double timeout = 10;
   std::optional<std::string> method;
 
-  CLI::App app("Load generation with sentinel's client_pool: each worker thread runs its share of the\n"
-               "connections as request loops on its own client. Closed loop by default; with --rate, a\n"
-               "constant request rate whose latency counts from each request's intended send time.",
-               "sentinel bench");
+  CLI::App app(
+      "Load generation with sentinel's client_pool: each worker thread runs its share of the\n"
+      "connections as request loops on its own client. Closed loop by default; with --rate, a\n"
+      "constant request rate whose latency counts from each request's intended send time.",
+      "sentinel bench");
   app.set_help_flag("-h,--help", "Print this help and exit");
   app.add_option("-w,--workers", o.workers, "Worker threads (default: hardware threads)")->type_name("N");
   app.add_option("-c,--connections", o.connections, "Concurrent connections in total (default 10)")
@@ -41,19 +42,22 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
   auto* n = app.add_option("-n,--requests", o.requests, "Send this many requests in total")->type_name("N");
   d->excludes(n);
   app.add_option("--rate", rate, "Constant rate, requests per second over all connections")->type_name("R");
-  app.add_option("-m,--method", method, "Request method (default GET, POST with --body)")->type_name("METHOD");
+  app.add_option("-m,--method", method, "Request method (default GET, POST with --body)")
+      ->type_name("METHOD");
   app.add_option("-H,--header", o.headers, "Extra header 'Name: value' (repeatable)")
       ->allow_extra_args(false)
       ->type_name("LINE");
   app.add_option("--body", o.body, "Request body, or @FILE")->type_name("DATA");
-  app.add_option("--timeout", timeout, "Each request's total timeout (default 10, 0: none)")->type_name("SECONDS");
+  app.add_option("--timeout", timeout, "Each request's total timeout (default 10, 0: none)")
+      ->type_name("SECONDS");
   app.add_flag("--json", o.json, "Print the results as one JSON object");
   app.add_flag("-k,--insecure", o.insecure, "Accept any server certificate (DANGER)");
   app.add_option("--cacert", o.cacert, "Verify servers with these CA certificates (PEM)")->type_name("FILE");
   app.add_option("url", o.url, "The URL to load")->required()->type_name("URL");
-  app.footer("Exit status: 0 when the run completed with at least one complete response, 1 when every "
-             "request failed or the URL's scheme is not http or https (curl's 1), 2 for bad options, 3 for a "
-             "malformed URL, 26 when --body @FILE cannot be read.");
+  app.footer(
+      "Exit status: 0 when the run completed with at least one complete response, 1 when every "
+      "request failed or the URL's scheme is not http or https (curl's 1), 2 for bad options, 3 for a "
+      "malformed URL, 26 when --body @FILE cannot be read.");
 
   try {
     app.parse(argc, argv);
@@ -73,7 +77,8 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
     o.duration = std::chrono::seconds(10);
   }
   if (rate) {
-    if (!std::isfinite(*rate) || *rate <= 0 || *rate > 1e9) return {std::nullopt, usage_error("bad --rate value")};
+    if (!std::isfinite(*rate) || *rate <= 0 || *rate > 1e9)
+      return {std::nullopt, usage_error("bad --rate value")};
     o.rate = rate;
   }
   auto t = parse_seconds(timeout);

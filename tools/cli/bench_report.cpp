@@ -100,8 +100,9 @@ std::string format_text(const run_summary& s) {
   if (s.request_limit) out += format(", %llu requests", static_cast<unsigned long long>(*s.request_limit));
   if (s.duration_limit) out += format(", %.1f s", *s.duration_limit);
   out += s.interrupted ? " (interrupted)\n" : "\n";
-  out += format("  requests     %llu: %llu responses, %llu errors\n", static_cast<unsigned long long>(t.requests),
-                static_cast<unsigned long long>(t.responses), static_cast<unsigned long long>(t.errors));
+  out += format("  requests     %llu: %llu responses, %llu errors\n",
+                static_cast<unsigned long long>(t.requests), static_cast<unsigned long long>(t.responses),
+                static_cast<unsigned long long>(t.errors));
   out += format("  duration     %.3f s\n", s.elapsed_s);
   out += format("  req/s        %.1f\n", per_second(static_cast<double>(t.responses), s.elapsed_s));
   out += "  transfer/s   " + format_bytes(per_second(static_cast<double>(s.bytes_received), s.elapsed_s)) +
@@ -111,7 +112,8 @@ std::string format_text(const run_summary& s) {
            format_latency(static_cast<std::uint64_t>(h.mean())) + ", max " + format_latency(h.max()) + "\n";
     out += "               ";
     for (std::size_t i = 0; i < std::size(percentiles); ++i)
-      out += std::string(i ? ", " : "") + percentile_labels[i] + " " + format_latency(h.percentile(percentiles[i]));
+      out += std::string(i ? ", " : "") + percentile_labels[i] + " " +
+             format_latency(h.percentile(percentiles[i]));
     out += "\n";
   }
   out += "  status      ";
@@ -142,7 +144,8 @@ std::string format_json(const run_summary& s) {
   j["connections"] = s.connections;
   j["mode"] = s.rate ? "constant_rate" : "closed_loop";
   j["rate"] = s.rate ? nlohmann::ordered_json(*s.rate) : nlohmann::ordered_json(nullptr);
-  j["request_limit"] = s.request_limit ? nlohmann::ordered_json(*s.request_limit) : nlohmann::ordered_json(nullptr);
+  j["request_limit"] =
+      s.request_limit ? nlohmann::ordered_json(*s.request_limit) : nlohmann::ordered_json(nullptr);
   j["duration_limit_s"] =
       s.duration_limit ? nlohmann::ordered_json(*s.duration_limit) : nlohmann::ordered_json(nullptr);
   j["interrupted"] = s.interrupted;

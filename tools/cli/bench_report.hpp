@@ -15,7 +15,7 @@ namespace sentinel::cli {
 /// What one worker's request loops counted. Written only on that worker's thread (no locks, no atomics),
 /// merged on the main thread after the worker's task finished.
 struct tally {
-  latency_histogram latency;  ///< complete responses only, ns from the intended send time
+  latency_histogram latency;    ///< complete responses only, ns from the intended send time
   std::uint64_t requests = 0;   ///< requests sent (responses + errors)
   std::uint64_t responses = 0;  ///< complete, well-formed responses, any status
   std::uint64_t errors = 0;     ///< requests that ended with an error
@@ -33,7 +33,7 @@ struct run_summary {
   std::string method;
   std::size_t workers = 0;
   std::size_t connections = 0;
-  std::optional<double> rate;                 ///< --rate, or closed loop
+  std::optional<double> rate;                  ///< --rate, or closed loop
   std::optional<std::uint64_t> request_limit;  ///< -n
   std::optional<double> duration_limit;        ///< -d, seconds
   bool interrupted = false;                    ///< stopped early by SIGINT/SIGTERM

@@ -3,8 +3,8 @@
 
 #include <sentinel/config.hpp>
 
-#include <asio/version.hpp>
 #include <openssl/opensslv.h>
+#include <asio/version.hpp>
 
 #include <cerrno>
 #include <cmath>
@@ -14,15 +14,16 @@
 namespace sentinel::cli {
 
 std::string version_text() {
-  return std::string("sentinel ") + sentinel::version_string + " (Asio " + std::to_string(ASIO_VERSION / 100000) + "." + std::to_string(ASIO_VERSION / 100 % 1000) +
-         "." + std::to_string(ASIO_VERSION % 100) + ", " + OPENSSL_VERSION_TEXT + ")";
+  return std::string("sentinel ") + sentinel::version_string + " (Asio " +
+         std::to_string(ASIO_VERSION / 100000) + "." + std::to_string(ASIO_VERSION / 100 % 1000) + "." +
+         std::to_string(ASIO_VERSION % 100) + ", " + OPENSSL_VERSION_TEXT + ")";
 }
 
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
   for (const char c : s) {
     const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                     std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+                    std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
     if (!ok || c == '\0') return false;
   }
   return true;

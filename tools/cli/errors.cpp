@@ -81,7 +81,8 @@ int exit_code_for_sentinel(error e) noexcept {
 
 int exit_code_for(const std::error_code& ec) noexcept {
   if (!ec) return exit_code::ok;
-  if (in_category(ec, sentinel::error_category())) return exit_code_for_sentinel(static_cast<error>(ec.value()));
+  if (in_category(ec, sentinel::error_category()))
+    return exit_code_for_sentinel(static_cast<error>(ec.value()));
   // Name resolution.
   if (in_category(ec, asio::error::get_netdb_category())) return exit_code::resolve;
   // A request body file that could not be opened: the library reports it in std::system_category.

@@ -236,7 +236,8 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
 
   const auto opened_before = client.stats().connections_opened;
   const auto start = clock::now();
-  auto [ec, res] = co_await client.async_send(std::move(req), asio::experimental::as_tuple(asio::use_awaitable));
+  auto [ec, res] =
+      co_await client.async_send(std::move(req), asio::experimental::as_tuple(asio::use_awaitable));
   r.time_total = std::chrono::duration<double>(clock::now() - start).count();
 
   if (ec) {
@@ -310,8 +311,9 @@ int run_fetch(const fetch_options& o) {
     if (ec) {
       const int code = exit_code_for(ec);
       if (!o.silent || o.show_error)
-        std::fprintf(stderr, "sentinel: (%d) bad URL '%s': %s\nsentinel: try 'sentinel --help' for more information\n",
-                     code, text.c_str(), ec.message().c_str());
+        std::fprintf(
+            stderr, "sentinel: (%d) bad URL '%s': %s\nsentinel: try 'sentinel --help' for more information\n",
+            code, text.c_str(), ec.message().c_str());
       return code;
     }
     p.urls.push_back(std::move(u));

@@ -17,21 +17,21 @@ struct data_arg {
 
 /// Everything fetch mode was asked to do.
 struct fetch_options {
-  bool silent = false;      ///< -s
-  bool show_error = false;  ///< -S
-  bool include = false;     ///< -i
-  bool head = false;        ///< -I
-  bool location = false;    ///< -L
-  bool compressed = false;  ///< --compressed
-  bool insecure = false;    ///< -k
-  bool fail = false;        ///< -f
-  bool verbose = false;     ///< -v
-  std::string method;       ///< -X (empty: GET, HEAD with -I, POST with data)
-  std::vector<std::string> headers;  ///< -H, as given
-  std::vector<data_arg> data;        ///< -d and --data-binary, in order
-  std::vector<std::string> outputs;  ///< -o, one per URL in order
-  long max_redirs = 50;              ///< --max-redirs (curl's default; -1 = unlimited)
-  std::optional<std::chrono::milliseconds> max_time;         ///< --max-time
+  bool silent = false;                                ///< -s
+  bool show_error = false;                            ///< -S
+  bool include = false;                               ///< -i
+  bool head = false;                                  ///< -I
+  bool location = false;                              ///< -L
+  bool compressed = false;                            ///< --compressed
+  bool insecure = false;                              ///< -k
+  bool fail = false;                                  ///< -f
+  bool verbose = false;                               ///< -v
+  std::string method;                                 ///< -X (empty: GET, HEAD with -I, POST with data)
+  std::vector<std::string> headers;                   ///< -H, as given
+  std::vector<data_arg> data;                         ///< -d and --data-binary, in order
+  std::vector<std::string> outputs;                   ///< -o, one per URL in order
+  long max_redirs = 50;                               ///< --max-redirs (curl's default; -1 = unlimited)
+  std::optional<std::chrono::milliseconds> max_time;  ///< --max-time
   std::optional<std::chrono::milliseconds> connect_timeout;  ///< --connect-timeout
   std::string cacert;                                        ///< --cacert
   std::string capath;                                        ///< --capath

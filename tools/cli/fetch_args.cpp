@@ -23,12 +23,14 @@ int usage_error(const std::string& message) {
 }
 
 // Checks what CLI11 cannot: combinations and the syntax of values. Returns "" when all is well.
-std::string validate(fetch_options& o, std::optional<double> max_time, std::optional<double> connect_timeout) {
+std::string validate(fetch_options& o, std::optional<double> max_time,
+                     std::optional<double> connect_timeout) {
   if (o.urls.empty()) return "no URL specified";
   if (o.head && !o.data.empty()) return "you can only select one HTTP request method (-I and -d)";
   if (!o.method.empty() && !is_token(o.method)) return "bad method '" + o.method + "' for -X";
   for (const auto& h : o.headers)
-    if (!parse_header_arg(h)) return "bad header '" + h + "' for -H: expected 'Name: value', 'Name:' or 'Name;'";
+    if (!parse_header_arg(h))
+      return "bad header '" + h + "' for -H: expected 'Name: value', 'Name:' or 'Name;'";
   if (o.max_redirs < -1) return "--max-redirs must be -1 (unlimited) or more";
   if (max_time) {
     o.max_time = parse_seconds(*max_time);
@@ -49,9 +51,10 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
   std::optional<double> max_time, connect_timeout;
   bool version = false;
 
-  CLI::App app("Transfers URLs over HTTP/1.1 with the sentinel library; curl's option names.\n"
-               "Load generation: sentinel bench --help",
-               "sentinel");
+  CLI::App app(
+      "Transfers URLs over HTTP/1.1 with the sentinel library; curl's option names.\n"
+      "Load generation: sentinel bench --help",
+      "sentinel");
   app.set_help_flag("-h,--help", "Print this help and exit");
   app.add_flag("-V,--version", version, "Print the version and exit");
   app.add_flag("-s,--silent", o.silent, "Silent mode: no error messages (see -S)");
@@ -63,12 +66,18 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
       ->allow_extra_args(false)
       ->type_name("LINE");
   app.add_option_function<std::string>(
-         "-d,--data", [&o](const std::string& v) { o.data.push_back({false, v}); },
+         "-d,--data",
+         [&o](const std::string& v) {
+           o.data.push_back({false, v});
+         },
          "POST data (form-urlencoded), @FILE reads it without CR/LF (repeatable, joined with &)")
       ->trigger_on_parse()
       ->type_name("DATA");
   app.add_option_function<std::string>(
-         "--data-binary", [&o](const std::string& v) { o.data.push_back({true, v}); },
+         "--data-binary",
+         [&o](const std::string& v) {
+           o.data.push_back({true, v});
+         },
          "POST data exactly as given, or the exact content of @FILE")
       ->trigger_on_parse()
       ->type_name("DATA");
@@ -76,7 +85,8 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
       ->allow_extra_args(false)
       ->type_name("FILE");
   app.add_flag("-L,--location", o.location, "Follow redirects");
-  app.add_option("--max-redirs", o.max_redirs, "Redirects to follow at most with -L (default 50, -1: no limit)")
+  app.add_option("--max-redirs", o.max_redirs,
+                 "Redirects to follow at most with -L (default 50, -1: no limit)")
       ->type_name("N");
   app.add_flag("--compressed", o.compressed, "Ask for a compressed body and write it decoded");
   app.add_option("--max-time", max_time, "Time allowed for each whole transfer")->type_name("SECONDS");
@@ -93,8 +103,9 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
       ->type_name("FORMAT");
   app.add_option("url", o.urls, "URLs to fetch (http:// is assumed when no scheme is given)")
       ->type_name("URL...");
-  app.footer("Exit status: 0 for any complete response (22 for >= 400 with -f), else curl's exit codes "
-             "(docs/cli.md).");
+  app.footer(
+      "Exit status: 0 for any complete response (22 for >= 400 with -f), else curl's exit codes "
+      "(docs/cli.md).");
 
   try {
     app.parse(argc, argv);
@@ -113,8 +124,8 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
   if (o.write_out.size() > 1 && o.write_out.front() == '@') {
     const std::string path = o.write_out.substr(1);
     if (!read_whole_file(path, o.write_out)) {
-      std::fprintf(stderr, "sentinel: (%d) cannot read -w file '%s': %s\n", exit_code::read_error, path.c_str(),
-                   errno_text(errno).c_str());
+      std::fprintf(stderr, "sentinel: (%d) cannot read -w file '%s': %s\n", exit_code::read_error,
+                   path.c_str(), errno_text(errno).c_str());
       return {std::nullopt, exit_code::read_error};
     }
   }

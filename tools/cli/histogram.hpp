@@ -51,16 +51,17 @@ class latency_histogram {
   std::uint64_t min() const noexcept { return count_ ? min_ : 0; }
   std::uint64_t max() const noexcept { return max_; }
   /// Exact mean (0 when empty).
-  double mean() const noexcept { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
+  double mean() const noexcept {
+    return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0;
+  }
 
   /// The value at percentile `p` (0..100): the highest value of the bucket that holds the rank
   /// ceil(p% of count), clamped to [min, max]; the exact min for p = 0. 0 when empty.
   std::uint64_t percentile(double p) const noexcept {
     if (count_ == 0) return 0;
     if (!(p > 0)) return min_;  // NaN too
-    const auto rank =
-        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(std::min(p, 100.0) / 100.0 *
-                                                                        static_cast<double>(count_))));
+    const auto rank = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::ceil(std::min(p, 100.0) / 100.0 * static_cast<double>(count_))));
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < bucket_count; ++i) {
       seen += counts_[i];
@@ -72,7 +73,8 @@ class latency_histogram {
   /// The bucket holding `v` (v <= max_trackable).
   static std::size_t index_of(std::uint64_t v) noexcept {
     if (v < 2 * sub_count) return static_cast<std::size_t>(v);  // exact below 256 ns
-    const unsigned shift = static_cast<unsigned>(std::bit_width(v)) - (sub_bits + 1);  // v >> shift in [128, 256)
+    const unsigned shift =
+        static_cast<unsigned>(std::bit_width(v)) - (sub_bits + 1);  // v >> shift in [128, 256)
     return static_cast<std::size_t>(2 * sub_count + (shift - 1) * sub_count + ((v >> shift) - sub_count));
   }
   /// The smallest and largest value that land in bucket `i`.

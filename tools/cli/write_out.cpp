@@ -35,7 +35,8 @@ std::optional<std::string> variable(std::string_view name, const transfer_result
 
 }  // namespace
 
-std::string expand_write_out(std::string_view format, const transfer_result& r, std::vector<std::string>* unknown) {
+std::string expand_write_out(std::string_view format, const transfer_result& r,
+                             std::vector<std::string>* unknown) {
   std::string out;
   for (std::size_t i = 0; i < format.size(); ++i) {
     const char c = format[i];
@@ -56,8 +57,9 @@ std::string expand_write_out(std::string_view format, const transfer_result& r, 
         unknown->emplace_back(name);
       }
       i = close;
-    } else if (c == '\\' && has_next && (format[i + 1] == 'n' || format[i + 1] == 'r' || format[i + 1] == 't' ||
-                                         format[i + 1] == '\\')) {
+    } else if (c == '\\' && has_next &&
+               (format[i + 1] == 'n' || format[i + 1] == 'r' || format[i + 1] == 't' ||
+                format[i + 1] == '\\')) {
       const char e = format[i + 1];
       out += e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : '\\';
       ++i;
