@@ -58,6 +58,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
   /// Closes everything; later exchanges fail with pool_stopped.
   void shutdown() noexcept;
 
+  /// An exchange began / ended (on every path: see active_exchange in http_client.cpp).
+  void exchange_started() noexcept;
+  void exchange_finished() noexcept;
+
   tls_context& tls();
   /// True when the client owns its executor's lifetime (a worker's client): background timers (idle
   /// sweeper, lazy deadline timers) may then stay pending while nothing is in flight.

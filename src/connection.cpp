@@ -409,7 +409,17 @@ asio::awaitable<std::error_code> connection::send_body(const outgoing_body& body
       if (r == 0) co_return make_error_code(error::invalid_request);  // the file shrank while we sent it
       n = static_cast<std::size_t>(r);
     } else {
-      n = co_await (*body.source)(std::span<char>(data, block));
+      // The source is user code: what it throws ends the exchange with a code, never by unwinding.
+      std::exception_ptr thrown;
+      try {
+        n = co_await (*body.source)(std::span<char>(data, block));
+      } catch (...) {
+        thrown = std::current_exception();
+      }
+      if (thrown) {
+        if (body.thrown != nullptr) *body.thrown = std::move(thrown);
+        co_return make_error_code(error::callback_threw);
+      }
       if (was_cancelled(co_await asio::this_coro::cancellation_state))
         co_return asio::error::operation_aborted;
       if (n > block) co_return make_error_code(error::invalid_request);

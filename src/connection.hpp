@@ -21,6 +21,7 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,7 @@ struct outgoing_body {
   bool chunked = false;                             // a source of unknown length: chunked transfer coding
   bool expect_continue = false;                     // hold the body until 100 Continue (or continue_timeout)
   clock::duration continue_timeout{};
+  std::exception_ptr* thrown = nullptr;  // where a throwing source's exception goes (error::callback_threw)
   bool in_memory() const noexcept { return fd < 0 && source == nullptr; }
   bool empty() const noexcept { return in_memory() && data.empty(); }
 };

@@ -67,7 +67,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
       core_.counters.idle_connections.set(total_idle_);
       const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
       if (fresh_enough && c->idle_check()) {
-        out = {std::move(c), true};
+        out = lease(*this, std::move(c), true);
         return true;
       }
       // Expired, or the server closed it while it sat idle: drop it without ever sending on it.
@@ -80,7 +80,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
   if (o.waiters.empty()) {
     if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
     if (can_open(o)) {
-      out = {make_connection(std::string(origin), o), false};
+      out = lease(*this, make_connection(std::string(origin), o), false);
       return true;
     }
   }
@@ -105,7 +105,7 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   if (w->done) {
     if (w->ec) co_return w->ec;
-    out = {std::move(w->conn), w->reused};
+    out = lease(*this, std::move(w->conn), w->reused);
     co_return std::error_code{};
   }
   for (auto* q : {&o.waiters, &total_waiters_}) {

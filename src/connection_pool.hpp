@@ -19,6 +19,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace sentinel::detail {
@@ -29,10 +30,42 @@ class connection_pool {
   ~connection_pool();
 
   /// A connection to use for one exchange: an idle one (`reused`), or a new, unopened one that counts
-  /// against the limits already (the caller opens it, and releases it whatever happens).
-  struct lease {
-    std::shared_ptr<connection> conn;
-    bool reused = false;
+  /// against the limits already (the caller opens it). It goes back to the pool on every path: by
+  /// give_back() when the exchange ends, or by the destructor when an exception (a user callback, an
+  /// allocation) unwinds past it. Either way release() keeps it only if it is reusable, and a connection
+  /// in the middle of an exchange never is (connection::exchange clears that first), so an unwound
+  /// exchange retires its connection and frees its slot for the next request.
+  class lease {
+   public:
+    lease() = default;
+    lease(connection_pool& pool, std::shared_ptr<connection> c, bool reused) noexcept
+        : pool_(&pool), conn_(std::move(c)), reused_(reused) {}
+    lease(lease&& o) noexcept
+        : pool_(std::exchange(o.pool_, nullptr)), conn_(std::move(o.conn_)), reused_(o.reused_) {}
+    lease& operator=(lease&& o) noexcept {
+      if (this != &o) {
+        give_back();
+        pool_ = std::exchange(o.pool_, nullptr);
+        conn_ = std::move(o.conn_);
+        reused_ = o.reused_;
+      }
+      return *this;
+    }
+    ~lease() { give_back(); }
+
+    connection* operator->() const noexcept { return conn_.get(); }
+    connection& operator*() const noexcept { return *conn_; }
+    explicit operator bool() const noexcept { return conn_ != nullptr; }
+    bool reused() const noexcept { return reused_; }
+    /// Back to the pool now (kept idle, handed to a waiter, or closed).
+    void give_back() noexcept {
+      if (conn_ && pool_ != nullptr) std::exchange(pool_, nullptr)->release(std::move(conn_));
+    }
+
+   private:
+    connection_pool* pool_ = nullptr;
+    std::shared_ptr<connection> conn_;
+    bool reused_ = false;
   };
 
   /// Gets a connection for `origin`. With `allow_idle` false, never hands out an idle connection (a retry

@@ -62,9 +62,10 @@ constexpr error_info error_table[] = {
     {"certificate_invalid", "the peer's certificate failed verification"},
     {"proxy_error", "the proxy refused the CONNECT tunnel"},
     {"internal", "internal error in sentinel (a bug)"},
+    {"callback_threw", "a callback of the request (on_head, on_body or a body source) threw an exception"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::internal) == error_count - 1,
+static_assert(static_cast<int>(error::callback_threw) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -75,6 +76,7 @@ int condition_of(error e) noexcept {
     case error::invalid_request:
     case error::pool_stopped:
     case error::aborted_by_callback:
+    case error::callback_threw:
       return static_cast<int>(condition::usage);
     case error::bad_status_line:
     case error::bad_header:

@@ -8,6 +8,7 @@
 #include "http1/serializer.hpp"
 
 #include <asio/cancellation_type.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -138,7 +139,7 @@ class body_consumer final : public response_consumer {
         res.body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n, 64u << 20)));
       }
     }
-    if (ro_.on_head && !ro_.on_head(res)) return make_error_code(error::aborted_by_callback);
+    if (ro_.on_head) return call_user([&] { return ro_.on_head(res); });
     return {};
   }
 
@@ -155,18 +156,31 @@ class body_consumer final : public response_consumer {
     return decoder_.finish(sink);
   }
 
+  /// What on_head or on_body threw, if one did.
+  std::exception_ptr thrown() const noexcept { return thrown_; }
+
  private:
   std::error_code deliver(std::string_view d) {
     if (decoder_.active()) {
       decoded_ += d.size();
       if (max_decoded_ != 0 && decoded_ > max_decoded_) return make_error_code(error::decoded_too_large);
     }
-    if (ro_.on_body) {
-      if (!ro_.on_body(d)) return make_error_code(error::aborted_by_callback);
-      return {};
-    }
+    if (ro_.on_body) return call_user([&] { return ro_.on_body(d); });
     res_->body().append(d);
     return {};
+  }
+
+  // The user's callbacks may throw: the exception is kept for the caller and the exchange ends with a
+  // code, so nothing unwinds through the parser, the decoder or the connection's bookkeeping.
+  template <class F>
+  std::error_code call_user(F&& f) {
+    try {
+      if (f()) return {};
+      return make_error_code(error::aborted_by_callback);
+    } catch (...) {
+      thrown_ = std::current_exception();
+      return make_error_code(error::callback_threw);
+    }
   }
 
   const request_options& ro_;
@@ -176,6 +190,20 @@ class body_consumer final : public response_consumer {
   bool discard_ = false;
   std::uint64_t decoded_ = 0;
   content_decoder decoder_;
+  std::exception_ptr thrown_;
+};
+
+// Counts an exchange in flight for as long as it runs, on every path (an idle client that does not own
+// its executor stops its timers when the count drops to zero, so the user's run() can return).
+class active_exchange {
+ public:
+  explicit active_exchange(client_core& core) noexcept : core_(core) { core_.exchange_started(); }
+  active_exchange(const active_exchange&) = delete;
+  active_exchange& operator=(const active_exchange&) = delete;
+  ~active_exchange() { core_.exchange_finished(); }
+
+ private:
+  client_core& core_;
 };
 
 }  // namespace
@@ -238,7 +266,7 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
     co_return outcome(asio::error::operation_aborted, response());
   }
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-  ++active_;
+  active_exchange in_flight(*this);
   const auto start = clock::now();
   const auto& ro = req.options();
   const auto total_deadline = after(ro.total_timeout.value_or(opts.timeouts.total));
@@ -273,7 +301,9 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
 
   if (result.ec) {
     if (stopped_ && result.ec != error::pool_stopped) result.ec = asio::error::operation_aborted;
+    std::exception_ptr thrown = std::move(result.res.info().callback_exception);
     result.res = response();
+    if (result.ec == error::callback_threw) result.res.info().callback_exception = std::move(thrown);
     counters.errors.add();
     if (result.ec == condition::timeout) counters.timeouts.add();
   } else {
@@ -286,8 +316,15 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
     result.res.set_url(req.url());
   }
   counters.requests.add();
-  if (--active_ == 0 && !background_timers_) pool.quiesce();
   co_return result;
+}
+
+void client_core::exchange_started() noexcept {
+  ++active_;
+}
+
+void client_core::exchange_finished() noexcept {
+  if (--active_ == 0 && !background_timers_) pool.quiesce();
 }
 
 asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline, bool follow,
@@ -378,51 +415,56 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       extras.body_length = file.size;
     }
     extras.expect_continue = ro.expect_continue && !body.empty() && !(body.fd >= 0 && file.size == 0);
-    connection_pool::lease lease;
-    if (!pool.try_acquire(origin, allow_idle, lease)) {
-      if (auto ec = co_await pool.acquire(origin, allow_idle, acquire_deadline, acquire_error, lease)) {
+    // The lease gives the connection back on every path below, an exception's included.
+    connection_pool::lease conn;
+    if (!pool.try_acquire(origin, allow_idle, conn)) {
+      if (auto ec = co_await pool.acquire(origin, allow_idle, acquire_deadline, acquire_error, conn)) {
         o.ec = ec;
         co_return o;
       }
     }
-    std::shared_ptr<connection> conn = std::move(lease.conn);
     auto& head = conn->write_buffer();
     head.clear();
     if (auto ec = http1::serialize_head(req, extras, head)) {
-      pool.release(std::move(conn));  // nothing was sent: a pooled connection stays usable
-      o.ec = ec;
+      o.ec = ec;  // nothing was sent: a pooled connection stays usable
       co_return o;
     }
-    if (lease.reused) {
+    if (conn.reused()) {
       counters.connections_reused.add();
     } else {
       ++info.connects;
       if (auto ec = co_await conn->open(rt, connect_timeout, total_deadline)) {
-        pool.release(std::move(conn));
         o.ec = ec;
         co_return o;
       }
     }
     body_consumer consumer(ro, decompress, follow, opts.limits.max_decoded_bytes);
     params.consumer = &consumer;
+    std::exception_ptr source_threw;
+    body.thrown = &source_threw;
     // From here on bytes go out: only terminal cancellation (which closes the connection) applies. A
     // cancellation that arrived meanwhile still counts: nothing was sent yet.
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
-      pool.release(std::move(conn));
       o.ec = asio::error::operation_aborted;
       co_return o;
     }
     co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
     const exchange_outcome r = co_await conn->exchange(head, body, params, o.res);
-    pool.release(std::move(conn));
+    const bool reused = conn.reused();
+    conn.give_back();
     if (!r.ec) {
-      o.res.info().reused_connection = lease.reused;
+      o.res.info().reused_connection = reused;
+      co_return o;
+    }
+    if (r.ec == error::callback_threw) {
+      o.ec = r.ec;
+      o.res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
       co_return o;
     }
     // A reused connection that died before a single response byte: the server most likely closed it
     // while it sat idle, and never saw the request. Retry once on a fresh connection, and only when
     // sending the request twice is harmless. A fresh connection's failure is real: never retried.
-    if (attempt == 0 && lease.reused && r.bytes_received == 0 && may_retry && is_stale_error(r.ec)) {
+    if (attempt == 0 && reused && r.bytes_received == 0 && may_retry && is_stale_error(r.ec)) {
       ++info.retries;
       counters.retries.add();
       allow_idle = false;
@@ -491,7 +533,13 @@ void http_client::shutdown() noexcept {
 asio::awaitable<response> http_client::send(request req) {
   // Through async_send, so the exchange runs as its own coroutine thread: it sets its own cancellation
   // filters, which must not leak into the caller's coroutine.
-  co_return co_await async_send(std::move(req), asio::use_awaitable);
+  auto [ec, res] = co_await async_send(std::move(req), asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) {
+    // A callback that threw: its exception comes out of co_await as if the callback had run inline.
+    if (res.info().callback_exception) std::rethrow_exception(res.info().callback_exception);
+    throw std::system_error(ec);
+  }
+  co_return std::move(res);
 }
 
 asio::awaitable<response> http_client::get(std::string_view url, sentinel::headers fields) {

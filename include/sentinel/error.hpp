@@ -64,6 +64,12 @@ enum class error {
 
   // --- internal ----------------------------------------------------------------------------------------
   internal,  ///< A broken invariant or an exception escaped a worker task (a bug; logged).
+
+  // --- user callbacks (appended: numeric values above stay as they were) ---------------------------------
+  /// A user callback of the request (on_head, on_body, a body source) threw. The exception is in the
+  /// response's `info().callback_exception`; http_client::send()/get()/... rethrow it as it was thrown.
+  /// The connection it happened on is closed, never reused.
+  callback_threw,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

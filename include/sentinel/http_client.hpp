@@ -73,7 +73,8 @@ class http_client {
    *               callback.
    * @par Completion  Never inside this call. Runs on the handler's associated executor if it has one,
    *               else on this client's executor. An HTTP status (404, 500) is not an error. On error the
-   *               response is empty.
+   *               response is empty, except that with error::callback_threw its
+   *               `info().callback_exception` holds what the request's callback threw.
    * @par Cancellation  `terminal`: at any point; the connection in use is closed, never reused.
    *               `total`: while waiting for a pooled connection, resolving or connecting (nothing was
    *               sent yet). After the request started to go out, `total` and `partial` are ignored: an
@@ -93,7 +94,8 @@ class http_client {
                                                                         std::move(req));
   }
 
-  /// Awaitable shortcuts: build the request, send it, throw std::system_error on error.
+  /// Awaitable shortcuts: build the request, send it, throw std::system_error on error (or, when a
+  /// callback of the request threw, rethrow that exception as it was thrown).
   /// Must be awaited from a coroutine running on this client's executor.
   asio::awaitable<response> get(std::string_view url, sentinel::headers fields = {});
   asio::awaitable<response> head(std::string_view url, sentinel::headers fields = {});

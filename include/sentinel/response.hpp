@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ struct transfer_info {
   bool reused_connection = false;       ///< The final response came over a pooled (reused) connection.
   std::size_t bytes_received = 0;       ///< Bytes read from the socket for the final response (head + body).
   std::chrono::nanoseconds elapsed{0};  ///< From send to the last body byte, redirects included.
+  /// Set only when the operation failed with error::callback_threw: what the request's on_head, on_body
+  /// or body source threw, exactly as thrown (rethrow it with std::rethrow_exception).
+  std::exception_ptr callback_exception;
 };
 
 /// A complete HTTP response. An HTTP status is data, not an error: a 404 or 500 completes successfully.

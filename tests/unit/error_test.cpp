@@ -17,7 +17,7 @@ using sentinel::error;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_url);
-constexpr int last_error = static_cast<int>(error::internal);
+constexpr int last_error = static_cast<int>(error::callback_threw);
 
 // A category with the same name as Asio's misc category but a different address: what a program sees when
 // two copies of Asio are linked into different shared objects.
@@ -135,6 +135,7 @@ TEST_CASE("sentinel errors map onto exactly one condition", "[error]") {
       {error::certificate_self_signed, condition::tls},
       {error::certificate_host_mismatch, condition::tls},
       {error::certificate_invalid, condition::tls},
+      {error::callback_threw, condition::usage},
   };
   for (const row& r : rows) {
     const std::error_code ec = r.e;

@@ -29,6 +29,8 @@ int exit_code_for_sentinel(error e) noexcept {
       return exit_code::internal;
     case error::aborted_by_callback:
       return exit_code::aborted;
+    case error::callback_threw:
+      return exit_code::write_error;  // the tool's own output callbacks threw: curl's failed write
     case error::bad_status_line:
     case error::bad_header:
     case error::bad_content_length:
