@@ -2,6 +2,7 @@
 #include <sentinel/client_pool.hpp>
 
 #include "client_core.hpp"
+#include "run_loop.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,6 +12,19 @@ namespace detail {
 
 asio::awaitable<outcome> worker_exchange(worker& w, request req) {
   return run_exchange(w.client().core(), std::move(req));  // no coroutine frame of its own
+}
+
+std::error_code code_of(std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const not_started& x) {
+    return x.code();
+  } catch (const std::exception& x) {
+    std::fprintf(stderr, "sentinel: an exchange threw (reported as error::internal): %s\n", x.what());
+  } catch (...) {
+    std::fprintf(stderr, "sentinel: an exchange threw a non-std exception (reported as error::internal)\n");
+  }
+  return make_error_code(error::internal);
 }
 
 }  // namespace detail
@@ -30,14 +44,8 @@ std::size_t next_cursor() noexcept {
 client_pool::client_pool(pool_options options) : options_(std::move(options)) {
   completion_work_.emplace(asio::make_work_guard(completion_ctx_));
   completion_thread_ = std::thread([this] {
-    for (;;) {
-      try {
-        completion_ctx_.run();
-        break;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "sentinel: client_pool: exception escaped a completion handler: %s\n", e.what());
-      }
-    }
+    // The same rule as the workers' (run_loop.hpp): report and go on, whatever was thrown.
+    detail::run_reporting(completion_ctx_, options_.on_handler_exception, "completion thread");
   });
   scale_up(std::max<std::size_t>(options_.workers, 1));
 }
@@ -52,16 +60,27 @@ client_pool::executor_type client_pool::get_executor() const noexcept {
   return const_cast<asio::io_context&>(completion_ctx_).get_executor();
 }
 
-worker* client_pool::admit() noexcept {
+detail::admission client_pool::admit() noexcept {
   for (;;) {
     const std::size_t n = size_.load(std::memory_order_acquire);
-    if (n == 0) return nullptr;
-    slot& s = slot_at(next_cursor() % n);
-    const std::uint64_t before = s.gate.fetch_add(1, std::memory_order_acq_rel);
-    if ((before & closed_bit) == 0) return s.w.load(std::memory_order_acquire);
+    if (n == 0) return {};
+    slot* s = dispatch_at(next_cursor() % n).load(std::memory_order_acquire);
+    const std::uint64_t before = s->gate.fetch_add(1, std::memory_order_acq_rel);
+    if ((before & closed_bit) == 0) return detail::admission(s->w.load(std::memory_order_acquire), &s->gate);
     // Lost a race with scale_down: this worker is leaving. Undo and pick again (size_ is already lower).
-    s.gate.fetch_sub(1, std::memory_order_acq_rel);
+    s->gate.fetch_sub(1, std::memory_order_acq_rel);
   }
+}
+
+client_pool::slot* client_pool::take_slot() {
+  if (!free_slots_.empty()) {
+    slot* s = free_slots_.back();
+    free_slots_.pop_back();
+    return s;
+  }
+  if (slots_made_ == max_chunks * slots_per_chunk) return nullptr;
+  if (slots_made_ % slots_per_chunk == 0) slot_chunks_.push_back(std::make_unique<slot[]>(slots_per_chunk));
+  return &slot_chunks_.back()[slots_made_++ % slots_per_chunk];
 }
 
 void client_pool::scale_up(std::size_t n) {
@@ -70,54 +89,104 @@ void client_pool::scale_up(std::size_t n) {
   const std::size_t from = workers_.size();
   const std::size_t to = std::min(from + n, max_chunks * slots_per_chunk);
   for (std::size_t i = from; i < to; ++i) {
-    auto& chunk = chunks_[i / slots_per_chunk];
-    if (!chunk) chunk = std::make_unique<slot[]>(slots_per_chunk);
-    slot& s = slot_at(i);
-    auto w = std::unique_ptr<worker>(new worker(next_id_++, options_.client, s.gate));
-    w->start();
-    s.w.store(w.get(), std::memory_order_release);
-    s.gate.fetch_and(~closed_bit, std::memory_order_acq_rel);  // open: dispatchers may admit now
-    workers_.push_back(std::move(w));
+    auto& chunk = dispatch_[i / slots_per_chunk];
+    if (!chunk) chunk = std::make_unique<std::atomic<slot*>[]>(slots_per_chunk);
+    slot* s = take_slot();
+    if (s == nullptr) break;  // every slot is taken (by workers still draining, too)
+    member m{nullptr, s};
+    try {
+      m.w.reset(new worker(next_id_, options_.client, s->gate, options_.on_handler_exception));
+      m.w->start();
+    } catch (...) {
+      free_slots_.push_back(s);  // a worker that could not start leaves nothing behind
+      throw;
+    }
+    ++next_id_;
+    s->w.store(m.w.get(), std::memory_order_release);
+    s->gate.fetch_and(~closed_bit, std::memory_order_acq_rel);  // open: dispatchers may admit now
+    dispatch_at(i).store(s, std::memory_order_release);
+    workers_.push_back(std::move(m));
+    size_.store(workers_.size(), std::memory_order_release);
   }
-  size_.store(to, std::memory_order_release);
 }
 
 void client_pool::scale_down(std::size_t n) {
-  std::lock_guard lock(scale_mutex_);
-  if (stopped_ || n == 0) return;
-  const std::size_t from = workers_.size();
-  const std::size_t keep = from > n ? from - n : 1;
-  if (keep >= from) return;
-  remove_workers(keep, from);
+  std::vector<member> leaving;
+  {
+    std::lock_guard lock(scale_mutex_);
+    if (stopped_ || n == 0) return;
+    const std::size_t from = workers_.size();
+    const std::size_t keep = from > n ? from - n : 1;
+    if (keep >= from) return;
+    leaving = detach_workers(keep);
+  }
+  drain_and_retire(std::move(leaving));
 }
 
 void client_pool::stop() {
-  std::lock_guard lock(scale_mutex_);
-  if (stopped_) return;
-  stopped_ = true;
-  remove_workers(0, workers_.size());
+  std::vector<member> leaving;
+  {
+    std::lock_guard lock(scale_mutex_);
+    if (!stopped_) {
+      stopped_ = true;
+      leaving = detach_workers(0);
+    }
+  }
+  drain_and_retire(std::move(leaving));
+  // Workers that a concurrent scale_down() is draining are part of "every worker" too. Waiting on the
+  // condition variable releases the mutex: stats() and friends do not wait.
+  std::unique_lock lock(scale_mutex_);
+  leaving_done_.wait(lock, [this] { return leaving_.empty(); });
 }
 
-void client_pool::remove_workers(std::size_t keep, std::size_t from) {
+std::vector<client_pool::member> client_pool::detach_workers(std::size_t keep) {
   // 1. No new dispatches: shrink the range first, then close each gate (a dispatcher that read the old
   //    size sees the closed gate and picks again).
   size_.store(keep, std::memory_order_release);
-  for (std::size_t i = keep; i < from; ++i)
-    slot_at(i).gate.fetch_or(closed_bit, std::memory_order_acq_rel);
-  // 2. Drain all of them at once, then join: in-flight tasks finish (or are cancelled after the grace).
-  for (std::size_t i = keep; i < from; ++i)
-    workers_[i]->begin_drain(options_.drain_timeout);
-  for (std::size_t i = keep; i < from; ++i) {
-    workers_[i]->join();
-    const worker_stats s = workers_[i]->stats();
-    client_stats counters = s.client;
-    counters.open_connections = counters.idle_connections = 0;  // gauges of a gone worker
-    retired_ += counters;
-    retired_tasks_ += s.tasks;
-    slot_at(i).w.store(nullptr, std::memory_order_release);
+  for (std::size_t i = keep; i < workers_.size(); ++i)
+    workers_[i].s->gate.fetch_or(closed_bit, std::memory_order_acq_rel);
+  // 2. Drain all of them at once: in-flight tasks finish (or are cancelled after the grace).
+  std::vector<member> out;
+  out.reserve(workers_.size() - keep);
+  leaving_.reserve(leaving_.size() + workers_.size() - keep);
+  for (std::size_t i = keep; i < workers_.size(); ++i) {
+    workers_[i].w->begin_drain(options_.drain_timeout);
+    leaving_.push_back(workers_[i].w.get());
+    out.push_back(std::move(workers_[i]));
   }
-  // 3. Threads have ended; nothing can reach these workers any more (their gates stay closed).
   workers_.resize(keep);
+  return out;
+}
+
+void client_pool::drain_and_retire(std::vector<member> leaving) {
+  if (leaving.empty()) return;
+  // 3. Join without the lock: a drain can take pool_options::drain_timeout and more.
+  for (auto& m : leaving)
+    m.w->join();
+  {
+    std::lock_guard lock(scale_mutex_);
+    for (auto& m : leaving) {
+      const worker_stats s = m.w->stats();
+      client_stats counters = s.client;
+      counters.open_connections = counters.idle_connections = 0;  // gauges of a gone worker
+      retired_ += counters;
+      retired_tasks_ += s.tasks;
+      leaving_.erase(std::find(leaving_.begin(), leaving_.end(), m.w.get()));
+    }
+  }
+  leaving_done_.notify_all();
+  // 4. Threads have ended and stats() no longer sees them: destroy the workers, then free their slots
+  //    for new workers (a stale dispatcher that still reaches a freed slot finds it closed, or admits to
+  //    whichever worker opened it since: both are correct).
+  std::vector<slot*> freed;
+  freed.reserve(leaving.size());
+  for (auto& m : leaving) {
+    m.s->w.store(nullptr, std::memory_order_release);
+    freed.push_back(m.s);
+    m.w.reset();
+  }
+  std::lock_guard lock(scale_mutex_);
+  free_slots_.insert(free_slots_.end(), freed.begin(), freed.end());
 }
 
 pool_stats client_pool::stats() const {
@@ -125,12 +194,16 @@ pool_stats client_pool::stats() const {
   pool_stats out;
   out.total = retired_;
   out.tasks = retired_tasks_;
-  out.workers.reserve(workers_.size());
-  for (const auto& w : workers_) {
-    out.workers.push_back(w->stats());
+  out.workers.reserve(workers_.size() + leaving_.size());
+  auto add = [&out](const worker& w) {
+    out.workers.push_back(w.stats());
     out.total += out.workers.back().client;
     out.tasks += out.workers.back().tasks;
-  }
+  };
+  for (const auto& m : workers_)
+    add(*m.w);
+  for (const worker* w : leaving_)
+    add(*w);
   return out;
 }
 

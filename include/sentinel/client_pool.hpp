@@ -16,6 +16,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -31,7 +32,10 @@ namespace sentinel {
 
 namespace detail {
 asio::awaitable<outcome> worker_exchange(worker& w, request req);
-}
+/// The error code an exchange's exception stands for: operation_aborted for a task the drain never ran
+/// (not_started); anything else is a bug, printed on stderr and reported as error::internal.
+std::error_code code_of(std::exception_ptr e) noexcept;
+}  // namespace detail
 
 /// A pool of workers: the only thread-safe type in sentinel, and the one to share across threads.
 ///
@@ -42,18 +46,26 @@ asio::awaitable<outcome> worker_exchange(worker& w, request req);
 ///
 /// The pool scales at run time. Removing workers (scale_down, stop, the destructor) first stops sending
 /// them new tasks, then lets their in-flight tasks finish; tasks still running after
-/// `pool_options::drain_timeout` are cancelled (terminal) and complete with operation_aborted. Nothing
-/// in flight is lost and nothing completes twice. Operations started after stop() complete with
-/// error::pool_stopped.
+/// `pool_options::drain_timeout` are cancelled (terminal) and complete with operation_aborted, and a task
+/// that was admitted but only starts after that deadline completes with operation_aborted without
+/// running. A task that ignores the cancellation is waited for. Nothing in flight is lost and nothing
+/// completes twice. Operations started after stop() complete with error::pool_stopped. (See
+/// docs/cancellation.md, "Draining".)
 ///
-/// Completion handlers without an associated executor (plain callbacks, use_future) run on the pool's own
-/// completion thread (get_executor()), never on a worker.
+/// Completions run on the handler's associated executor. A plain callback has none: it runs on the pool's
+/// own completion thread (get_executor()), never on a worker. use_future's handler is associated with
+/// Asio's system executor, so the future is made ready on one of Asio's system threads (which is all a
+/// future needs). An exception that escapes a handler on a thread the pool owns (the completion thread,
+/// or a worker for handlers bound to it) goes to pool_options::on_handler_exception and that thread goes
+/// on running; one escaping a handler on the caller's own context propagates out of the caller's run().
 ///
 /// @par Lifetime  An operation keeps work counted on its completion executor until the pool is done
 /// with it, which can be a moment after the handler ran. Before destroying an io_context that
-/// completions go to, either run it until run() returns, or stop (or destroy) the pool first. (As with
-/// any work released from another thread, a context whose last work the pool releases is stopped, by
-/// Asio's rule: restart() it before running it again with run_one()/run_for().)
+/// completions go to, either run it until run() returns, or stop (or destroy) the pool first; debug
+/// builds of the library abort with a message naming the mistake otherwise. (As with any work released
+/// from another thread, a context whose last work the pool releases is stopped, by Asio's rule:
+/// restart() it before running it again with run_one()/run_for().) A cancellation emitted after the
+/// operation finished is a no-op, even if the pool or the worker is gone by then.
 ///
 /// @par Thread safety  Every member function is safe to call from any thread, except that the
 /// destructor, stop() and scale_down() must not be called from a worker thread or from the pool's
@@ -122,16 +134,19 @@ class client_pool {
                                                                         std::move(req));
   }
 
-  /// Adds `n` workers (started before this returns).
+  /// Adds `n` workers (started before this returns). Does not wait for a concurrent scale_down's drain.
   void scale_up(std::size_t n);
   /// Removes `n` workers (the newest), draining them first; at least one worker always remains (use
-  /// stop() to remove all). Blocks until the removed workers' threads have ended.
+  /// stop() to remove all). Blocks until the removed workers' threads have ended; other members (stats(),
+  /// scale_up()) do not wait for it meanwhile.
   void scale_down(std::size_t n);
   /// Current number of workers taking new tasks.
   std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
-  /// Drains and removes every worker. Idempotent. Later operations complete with error::pool_stopped.
+  /// Drains and removes every worker, those a concurrent scale_down() is draining included, and returns
+  /// when all have ended. Idempotent. Later operations complete with error::pool_stopped.
   void stop();
-  /// A snapshot of every worker's counters, and totals.
+  /// A snapshot of every worker's counters (workers still draining included), and totals. Never waits for
+  /// a drain.
   pool_stats stats() const;
   const pool_options& options() const noexcept { return options_; }
 
@@ -143,8 +158,8 @@ class client_pool {
     void operator()(Handler&& handler, Task task) const {
       using value_type = typename detail::awaitable_value<std::invoke_result_t<Task&, worker&>>::type;
       auto home = asio::get_associated_executor(handler, pool->get_executor());
-      worker* w = pool->admit();
-      if (w == nullptr) {
+      detail::admission adm = pool->admit();
+      if (!adm) {
         detail::complete_on_home(std::forward<Handler>(handler), home, [](auto h) {
           auto e = std::make_exception_ptr(std::system_error(make_error_code(error::pool_stopped)));
           if constexpr (std::is_void_v<value_type>) {
@@ -155,10 +170,14 @@ class client_pool {
         });
         return;
       }
-      detail::run_on_worker(
-          *w, std::forward<Handler>(handler), home,
-          [task = std::move(task)](worker& wk) mutable { return task(wk); },
-          [](auto h, std::exception_ptr e, auto&&... value) { std::move(h)(e, std::move(value)...); });
+      detail::run_on_worker<finish_run>(std::move(adm), std::forward<Handler>(handler), home,
+                                        [task = std::move(task)](worker& wk) mutable { return task(wk); });
+    }
+  };
+  struct finish_run {
+    template <class Handler, class... Value>
+    void operator()(Handler&& h, std::exception_ptr e, Value&&... value) const {
+      std::move(h)(e, std::forward<Value>(value)...);
     }
   };
 
@@ -167,50 +186,71 @@ class client_pool {
     template <class Handler>
     void operator()(Handler&& handler, request req) const {
       auto home = asio::get_associated_executor(handler, pool->get_executor());
-      worker* w = pool->admit();
-      if (w == nullptr) {
+      detail::admission adm = pool->admit();
+      if (!adm) {
         detail::complete_on_home(std::forward<Handler>(handler), home, [](auto h) {
           std::move(h)(make_error_code(error::pool_stopped), response());
         });
         return;
       }
-      detail::run_on_worker(
-          *w, std::forward<Handler>(handler), home,
-          [req = std::move(req)](worker& wk) mutable { return detail::worker_exchange(wk, std::move(req)); },
-          [](auto h, std::exception_ptr e, detail::outcome o) {
-            if (e) o.ec = make_error_code(error::internal);
-            std::move(h)(o.ec, std::move(o.res));
-          });
+      detail::run_on_worker<finish_send>(
+          std::move(adm), std::forward<Handler>(handler), home,
+          [req = std::move(req)](worker& wk) mutable { return detail::worker_exchange(wk, std::move(req)); });
+    }
+  };
+  struct finish_send {
+    template <class Handler>
+    void operator()(Handler&& h, std::exception_ptr e, detail::outcome o) const {
+      if (e) o.ec = detail::code_of(e);  // operation_aborted for a task the drain never ran
+      std::move(h)(o.ec, std::move(o.res));
     }
   };
 
   static constexpr std::uint64_t closed_bit = std::uint64_t{1} << 63;
   static constexpr std::size_t slots_per_chunk = 64;
-  static constexpr std::size_t max_chunks = 1024;  // 65,536 workers at most
+  static constexpr std::size_t max_chunks = 1024;  // 65,536 slots at most
 
-  /// A dispatch slot. Never freed before the pool, so a dispatcher holding a stale index is always safe.
+  /// A worker's admission gate. Slots are never freed before the pool, so a dispatcher holding a stale
+  /// pointer is always safe; a slot is reused for a new worker only after its old worker was destroyed.
   struct alignas(64) slot {
     std::atomic<std::uint64_t> gate{closed_bit};  // tasks admitted and not finished, plus closed_bit
     std::atomic<worker*> w{nullptr};
   };
+  /// A worker and its slot (workers_ in dispatch order, and those leaving).
+  struct member {
+    std::unique_ptr<worker> w;
+    slot* s = nullptr;
+  };
 
-  /// Picks the next worker and admits one task to it (one atomic increment); nullptr once stopped.
-  worker* admit() noexcept;
-  slot& slot_at(std::size_t i) const noexcept { return chunks_[i / slots_per_chunk][i % slots_per_chunk]; }
-  void remove_workers(std::size_t from, std::size_t to);  // requires scale_mutex_
+  /// Picks the next worker and admits one task to it (one atomic increment); empty once stopped.
+  detail::admission admit() noexcept;
+  std::atomic<slot*>& dispatch_at(std::size_t i) const noexcept {
+    return dispatch_[i / slots_per_chunk][i % slots_per_chunk];
+  }
+  slot* take_slot();                                     // requires scale_mutex_
+  std::vector<member> detach_workers(std::size_t keep);  // requires scale_mutex_
+  void drain_and_retire(std::vector<member> leaving);    // must not hold scale_mutex_
 
   pool_options options_;
   asio::io_context completion_ctx_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> completion_work_;
   std::thread completion_thread_;
 
-  std::array<std::unique_ptr<slot[]>, max_chunks> chunks_{};
+  // Dispatch positions [0, size_) name the workers taking tasks; each points at a slot.
+  std::array<std::unique_ptr<std::atomic<slot*>[]>, max_chunks> dispatch_ {};
   std::atomic<std::size_t> size_{0};
-  std::size_t next_id_ = 1;                       // under scale_mutex_
-  std::vector<std::unique_ptr<worker>> workers_;  // index i lives in slot i; under scale_mutex_
-  client_stats retired_;                          // counters of removed workers; under scale_mutex_
-  std::uint64_t retired_tasks_ = 0;
+  // Under scale_mutex_: slot storage (never freed) and its free list, the workers, and retired counters.
+  // The mutex is never held while a thread is joined (stats() must not wait for a drain).
   mutable std::mutex scale_mutex_;
+  std::condition_variable leaving_done_;  // signalled when `leaving_` shrinks
+  std::vector<std::unique_ptr<slot[]>> slot_chunks_;
+  std::size_t slots_made_ = 0;
+  std::vector<slot*> free_slots_;
+  std::size_t next_id_ = 1;
+  std::vector<member> workers_;   // position i is dispatch position i
+  std::vector<worker*> leaving_;  // draining outside the lock; their stats still count
+  client_stats retired_;          // counters of removed workers
+  std::uint64_t retired_tasks_ = 0;
   bool stopped_ = false;
 };
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -144,6 +145,8 @@ struct request_options {
   /// Streaming download. Receives the body in pieces, as they arrive (after content decoding when it is
   /// on), instead of collecting it into response::body(); memory stays bounded whatever the body size.
   /// Runs like on_head. Return false to abort (error::aborted_by_callback; the connection is closed).
+  /// on_head, on_body and body sources may throw: the request then completes with error::callback_threw,
+  /// the exception in response::info().callback_exception, and the connection is closed.
   /// With on_body set, limits.max_body_bytes applies only when set for this request (max_body_bytes).
   std::function<bool(std::string_view)> on_body;
 };
@@ -157,6 +160,13 @@ struct pool_options {
   /// How long scale_down()/stop() let in-flight tasks finish before cancelling them (they then complete
   /// with operation_aborted).
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
+  /// Called when an exception (of any type) escapes a handler run by a thread the pool owns: a
+  /// completion handler on the pool's completion thread (a plain callback), or a handler the user bound
+  /// to a worker's executor. That thread then goes on running; the tasks and completions queued behind
+  /// the handler still run. Runs on the thread where the exception escaped, possibly on several threads
+  /// at once. Empty (the default): a line on stderr naming the thread and the exception. An exception
+  /// the hook throws is printed and dropped. See docs/cancellation.md, "Exceptions".
+  std::function<void(std::exception_ptr)> on_handler_exception;
 };
 
 }  // namespace sentinel

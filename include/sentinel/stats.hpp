@@ -33,10 +33,16 @@ struct worker_stats {
   std::size_t id = 0;                 ///< The worker's id (stable for its lifetime, never reused).
   std::uint64_t tasks = 0;            ///< Tasks (async_run and async_send) started on this worker.
   std::uint64_t tasks_in_flight = 0;  ///< Gauge: tasks started and not yet finished.
-  client_stats client;                ///< The worker's http_client.
+  /// The worker is leaving (scale_down, stop): it takes no new tasks and finishes those it has.
+  bool draining = false;
+  /// ... and pool_options::drain_timeout has passed: its running tasks were cancelled (terminal), and a
+  /// task admitted earlier that starts now completes with operation_aborted without running.
+  bool drain_deadline_passed = false;
+  client_stats client;  ///< The worker's http_client.
 };
 
-/// A snapshot of a client_pool: each live worker, and totals over live workers plus retired ones.
+/// A snapshot of a client_pool: each live worker (those still draining included), and totals over live
+/// workers plus retired ones.
 struct pool_stats {
   std::vector<worker_stats> workers;
   std::uint64_t tasks = 0;  ///< Tasks started, over the pool's lifetime.

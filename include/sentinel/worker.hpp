@@ -13,6 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -42,13 +45,11 @@ class worker {
   /// The worker's thread.
   std::thread::id thread_id() const noexcept { return thread_id_.load(std::memory_order_acquire); }
   /// The worker's executor. Anything posted here runs on the worker's thread.
-  asio::io_context::executor_type get_executor() noexcept { return ctx_.get_executor(); }
+  asio::io_context::executor_type get_executor() noexcept { return ctx_->get_executor(); }
   /// The worker's own client. Use it only from the worker's thread (inside a task).
   http_client& client() noexcept { return client_; }
   /// True when called from this worker's thread.
-  bool running_in_this_thread() const noexcept {
-    return const_cast<asio::io_context&>(ctx_).get_executor().running_in_this_thread();
-  }
+  bool running_in_this_thread() const noexcept { return ctx_->get_executor().running_in_this_thread(); }
   /// Counters; safe from any thread.
   worker_stats stats() const noexcept;
 
@@ -56,10 +57,13 @@ class worker {
   friend class client_pool;
   friend struct detail::worker_access;
 
-  worker(std::size_t id, const client_options& options, std::atomic<std::uint64_t>& gate);
+  using exception_hook = std::function<void(std::exception_ptr)>;
+  worker(std::size_t id, const client_options& options, std::atomic<std::uint64_t>& gate,
+         exception_hook on_handler_exception);
   void start();
   // --- worker thread only ---
-  void task_started(asio::cancellation_signal& sig);
+  /// Registers a task; false when it must not run (it started after the drain deadline).
+  bool task_started(asio::cancellation_signal& sig);
   void task_finished(asio::cancellation_signal& sig) noexcept;
   void check_drained() noexcept;
   void on_grace_expired() noexcept;
@@ -68,7 +72,9 @@ class worker {
   void join() noexcept;
 
   std::size_t id_;
-  asio::io_context ctx_;
+  // Shared: a cancellation forwarded after the worker is gone still posts into a live (if idle) context.
+  std::shared_ptr<asio::io_context> ctx_;
+  exception_hook on_handler_exception_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   http_client client_;
   std::atomic<std::uint64_t>& gate_;  // admission count + closed bit; lives in the pool's slot
@@ -77,8 +83,9 @@ class worker {
   // worker thread only
   std::unordered_set<asio::cancellation_signal*> active_;
   asio::steady_timer drain_timer_;
-  bool draining_ = false;
-  bool grace_expired_ = false;
+  // written on the worker thread, read by stats() anywhere
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> grace_expired_{false};
   // any thread (relaxed counters)
   std::atomic<std::uint64_t> tasks_{0};
   std::atomic<std::uint64_t> in_flight_{0};

@@ -4,6 +4,7 @@
 
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
+#include "threads/threads_support.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/bind_executor.hpp>
@@ -44,15 +45,10 @@ using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
 using sentinel::test::step;
+using sentinel::test::with_workers;
 constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
 
 namespace {
-
-pool_options with_workers(std::size_t n) {
-  pool_options o;
-  o.workers = n;
-  return o;
-}
 
 script_server echo_server() {
   return script_server([](const received_request& r) { return script_server::response(200, r.target); });
