@@ -392,16 +392,29 @@ std::string_view url::query() const noexcept {
   return t.substr(t.find('?') + 1);
 }
 
-std::string url::host_header() const {
-  std::string out;
-  out.reserve(host_.size() + 8);
+void url::append_host(std::string& out) const {
   if (ipv6_) out += '[';
   out += host_;
   if (ipv6_) out += ']';
+}
+
+std::string url::host_header() const {
+  std::string out;
+  out.reserve(host_.size() + 8);
+  append_host(out);
   if (has_non_default_port()) {
     out += ':';
     append_port(out, port_);
   }
+  return out;
+}
+
+std::string url::host_port() const {
+  std::string out;
+  out.reserve(host_.size() + 8);
+  append_host(out);
+  out += ':';
+  append_port(out, port());
   return out;
 }
 
@@ -411,9 +424,7 @@ std::string url::origin() const {
   out.reserve(host_.size() + 16);
   out += scheme();
   out += "://";
-  if (ipv6_) out += '[';
-  out += host_;
-  if (ipv6_) out += ']';
+  append_host(out);
   out += ':';
   append_port(out, port());
   return out;

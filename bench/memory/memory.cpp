@@ -21,8 +21,8 @@
 #include <sentinel/client_pool.hpp>
 #include <sentinel/http_client.hpp>
 
-#include "client_core.hpp"
-#include "connection.hpp"
+#include "client/client_access.hpp"
+#include "http1/connection.hpp"
 
 #include "bench_common.hpp"
 #include "mini_server.hpp"
@@ -487,7 +487,9 @@ int main(int argc, char** argv) {
   const std::vector<size_row> sizes{
       {"sentinel::detail::connection", sizeof(sentinel::detail::connection)},
       {"  http1::response_parser", sizeof(sentinel::http1::response_parser)},
-      {"  detail::stream (tcp socket + tls ptr)", sizeof(sentinel::detail::stream)},
+      {"  detail::stream (tcp socket + tls ptr + memory end)", sizeof(sentinel::detail::stream)},
+      {"  detail::deadline_set (timer + deadlines)", sizeof(sentinel::detail::deadline_set)},
+      {"  detail::response_reader", sizeof(sentinel::detail::response_reader)},
       {"  asio::steady_timer", sizeof(asio::steady_timer)},
       {"sentinel::detail::client_core", sizeof(sentinel::detail::client_core)},
       {"sentinel::worker", sizeof(sentinel::worker)},

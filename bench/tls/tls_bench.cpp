@@ -16,7 +16,7 @@
 #include <sentinel/http_client.hpp>
 
 #include "bench_common.hpp"
-#include "client_core.hpp"
+#include "client/client_access.hpp"
 #include "support/certs.hpp"
 #include "support/nginx.hpp"
 
@@ -96,7 +96,8 @@ result run(const scenario& sc, double seconds) {
   sentinel::http_client client(ctx, o);
   if (!sc.resume) {
     // Internal knob for the benchmark only: no session is ever stored, so every handshake is a full one.
-    SSL_CTX_set_session_cache_mode(client.core()->tls().native().native_handle(), SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_cache_mode(
+        sentinel::detail::client_access::core(client).tls().native().native_handle(), SSL_SESS_CACHE_OFF);
   }
   auto phase = [&](double secs, result* out) {
     std::uint64_t ok = 0, errors = 0;

@@ -30,13 +30,6 @@
 
 namespace sentinel {
 
-namespace detail {
-asio::awaitable<outcome> worker_exchange(worker& w, request req);
-/// The error code an exchange's exception stands for: operation_aborted for a task the drain never ran
-/// (not_started); anything else is a bug, printed on stderr and reported as error::internal.
-std::error_code code_of(std::exception_ptr e) noexcept;
-}  // namespace detail
-
 /// A pool of workers: the only thread-safe type in sentinel, and the one to share across threads.
 ///
 /// Each worker is a thread with its own io_context and its own http_client (client-per-worker: nothing
@@ -195,16 +188,22 @@ class client_pool {
       }
       detail::run_on_worker<finish_send>(
           std::move(adm), std::forward<Handler>(handler), home,
-          [req = std::move(req)](worker& wk) mutable { return detail::worker_exchange(wk, std::move(req)); });
+          [req = std::move(req)](worker& wk) mutable { return exchange_on(wk, std::move(req)); });
     }
   };
   struct finish_send {
     template <class Handler>
     void operator()(Handler&& h, std::exception_ptr e, detail::outcome o) const {
-      if (e) o.ec = detail::code_of(e);  // operation_aborted for a task the drain never ran
+      if (e) o.ec = code_of(e);  // operation_aborted for a task the drain never ran
       std::move(h)(o.ec, std::move(o.res));
     }
   };
+
+  /// The exchange of one request on `w`'s own client, as an awaitable (no coroutine frame of its own).
+  static asio::awaitable<detail::outcome> exchange_on(worker& w, request req);
+  /// The error code an exchange's exception stands for: operation_aborted for a task the drain never ran
+  /// (not_started); anything else is a bug, printed on stderr and reported as error::internal.
+  static std::error_code code_of(std::exception_ptr e) noexcept;
 
   static constexpr std::uint64_t closed_bit = std::uint64_t{1} << 63;
   static constexpr std::size_t slots_per_chunk = 64;

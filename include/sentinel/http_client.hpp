@@ -25,8 +25,7 @@ namespace sentinel {
 
 namespace detail {
 class client_core;
-void check_owner(const client_core& core);
-asio::awaitable<outcome> run_exchange(std::shared_ptr<client_core> core, request req);
+struct client_access;
 }  // namespace detail
 
 /// An HTTP/1.1 client bound to one executor: its own connection pool (keep-alive per origin), DNS cache
@@ -111,22 +110,25 @@ class http_client {
   /// Closes idle connections and fails future requests with pool_stopped (the destructor does this).
   void shutdown() noexcept;
 
-  /// Internal: the shared state (used by worker and the tests).
-  const std::shared_ptr<detail::client_core>& core() const noexcept { return core_; }
-
  private:
+  friend struct detail::client_access;  // the library's workers and its tests (src/client/client_access.hpp)
+
   struct initiate_send {
     std::shared_ptr<detail::client_core> core;
     template <class Handler>
     void operator()(Handler&& handler, request req) const {
-      detail::check_owner(*core);
+      check_owner(*core);
       executor_type ex = core_executor(*core);
       asio::co_spawn(
-          ex, detail::run_exchange(core, std::move(req)),
+          ex, run_exchange(core, std::move(req)),
           detail::outcome_handler<std::decay_t<Handler>, executor_type>(std::forward<Handler>(handler), ex));
     }
   };
   static executor_type core_executor(const detail::client_core& core) noexcept;
+  static void check_owner(const detail::client_core& core);
+  /// The exchange as an awaitable (no frame of its own); it keeps `core` alive while it runs.
+  static asio::awaitable<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core,
+                                                       request req);
 
   std::shared_ptr<detail::client_core> core_;
 };

@@ -61,6 +61,10 @@ class url {
   std::string_view target() const noexcept { return target_.empty() ? std::string_view("/") : target_; }
   /// The Host header value: host (bracketed if IPv6), plus ":port" when it is not the default.
   std::string host_header() const;
+  /// "host:port" with the port always given and an IPv6 host in brackets (a CONNECT request's target).
+  std::string host_port() const;
+  /// Appends the host, bracketed if it is an IPv6 literal.
+  void append_host(std::string& out) const;
   /// The origin key "scheme://host:port" (port always explicit): equal keys may share connections.
   std::string origin() const;
   /// The whole URL, normalized (lower-case scheme and host, no default port), fragment included.

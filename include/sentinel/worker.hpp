@@ -6,9 +6,7 @@
 #include <sentinel/stats.hpp>
 
 #include <asio/cancellation_signal.hpp>
-#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -16,9 +14,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <thread>
-#include <unordered_set>
 
 namespace sentinel {
 
@@ -43,11 +39,11 @@ class worker {
   /// A number unique within the pool, never reused (1, 2, 3, ... in creation order). For logs.
   std::size_t id() const noexcept { return id_; }
   /// The worker's thread.
-  std::thread::id thread_id() const noexcept { return thread_id_.load(std::memory_order_acquire); }
+  std::thread::id thread_id() const noexcept;
   /// The worker's executor. Anything posted here runs on the worker's thread.
   asio::io_context::executor_type get_executor() noexcept { return ctx_->get_executor(); }
   /// The worker's own client. Use it only from the worker's thread (inside a task).
-  http_client& client() noexcept { return client_; }
+  http_client& client() noexcept;
   /// True when called from this worker's thread.
   bool running_in_this_thread() const noexcept { return ctx_->get_executor().running_in_this_thread(); }
   /// Counters; safe from any thread.
@@ -56,6 +52,7 @@ class worker {
  private:
   friend class client_pool;
   friend struct detail::worker_access;
+  struct impl;  // the thread, the client, the drain state (src/client/worker.cpp)
 
   using exception_hook = std::function<void(std::exception_ptr)>;
   worker(std::size_t id, const client_options& options, std::atomic<std::uint64_t>& gate,
@@ -65,8 +62,6 @@ class worker {
   /// Registers a task; false when it must not run (it started after the drain deadline).
   bool task_started(asio::cancellation_signal& sig);
   void task_finished(asio::cancellation_signal& sig) noexcept;
-  void check_drained() noexcept;
-  void on_grace_expired() noexcept;
   // --- any thread ---
   void begin_drain(std::chrono::milliseconds grace);
   void join() noexcept;
@@ -74,21 +69,7 @@ class worker {
   std::size_t id_;
   // Shared: a cancellation forwarded after the worker is gone still posts into a live (if idle) context.
   std::shared_ptr<asio::io_context> ctx_;
-  exception_hook on_handler_exception_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  http_client client_;
-  std::atomic<std::uint64_t>& gate_;  // admission count + closed bit; lives in the pool's slot
-  std::atomic<std::thread::id> thread_id_{};
-  std::thread thread_;
-  // worker thread only
-  std::unordered_set<asio::cancellation_signal*> active_;
-  asio::steady_timer drain_timer_;
-  // written on the worker thread, read by stats() anywhere
-  std::atomic<bool> draining_{false};
-  std::atomic<bool> grace_expired_{false};
-  // any thread (relaxed counters)
-  std::atomic<std::uint64_t> tasks_{0};
-  std::atomic<std::uint64_t> in_flight_{0};
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace sentinel

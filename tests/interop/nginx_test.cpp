@@ -2,6 +2,7 @@
 #include <sentinel/client_pool.hpp>
 #include <sentinel/http_client.hpp>
 
+#include "support/client_helpers.hpp"
 #include "support/nginx.hpp"
 #include "support/run_until.hpp"
 
@@ -21,7 +22,7 @@ using sentinel::request;
 using sentinel::response;
 using sentinel::test::nginx;
 using sentinel::test::run_until;
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
+using sentinel::test::use_tuple;
 
 namespace {
 

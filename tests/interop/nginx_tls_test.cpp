@@ -3,6 +3,7 @@
 #include <sentinel/http_client.hpp>
 
 #include "support/certs.hpp"
+#include "support/client_helpers.hpp"
 #include "support/nginx.hpp"
 #include "support/run_until.hpp"
 
@@ -17,15 +18,12 @@ using sentinel::client_options;
 using sentinel::http_client;
 using sentinel::request;
 using sentinel::response;
+using sentinel::test::fetch;
 using sentinel::test::nginx;
 using sentinel::test::run_until;
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
+using sentinel::test::use_tuple;
 
 namespace {
-
-asio::awaitable<std::tuple<std::error_code, response>> fetch(http_client& c, request req) {
-  co_return co_await c.async_send(std::move(req), use_tuple);
-}
 
 std::tuple<std::error_code, response> fetch_sync(asio::io_context& ctx, http_client& c, request req) {
   return run_until(ctx, fetch(c, std::move(req)), 20s);

@@ -10,7 +10,8 @@
 // docs/faults.md is the same matrix as a table.
 #include <sentinel/http_client.hpp>
 
-#include "client_core.hpp"  // pool.waiting_count(): is the request really queued in the pool?
+#include "client/client_access.hpp"  // pool.waiting_count(): is the request really queued in the pool?
+#include "support/client_helpers.hpp"
 #include "support/fd_count.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
@@ -56,7 +57,8 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
+using sentinel::test::fetch;
+using sentinel::test::use_tuple;
 
 // How late a completion may be beyond the timeout that caused it. Generous: the suite also runs under
 // ASan+UBSan on two shared cores. A hang is caught anyway, by run_until's own deadline.
@@ -100,10 +102,6 @@ struct timed {
   response res;
   milliseconds elapsed{0};
 };
-
-asio::awaitable<std::tuple<std::error_code, response>> fetch(http_client& c, request req) {
-  co_return co_await c.async_send(std::move(req), use_tuple);
-}
 
 // Runs `ctx` until pred() holds; false if `limit` passed first (or the context ran out of work).
 template <class Pred>
@@ -762,7 +760,7 @@ TEST_CASE("fault: max_per_origin 1 and a stalled request", "[fault]") {
     CHECK(second_elapsed >= 200ms);
     CHECK(second_elapsed < 200ms + slack);
     CHECK_FALSE(slow_ec.has_value());
-    CHECK(r.client().core()->pool.waiting_count() == 0);
+    CHECK(sentinel::detail::client_access::core(r.client()).pool.waiting_count() == 0);
   }
   SECTION("a request waiting in the pool is cancelled and leaves the queue") {
     const auto type = GENERATE(asio::cancellation_type::total, asio::cancellation_type::terminal);
@@ -772,14 +770,16 @@ TEST_CASE("fault: max_per_origin 1 and a stalled request", "[fault]") {
     r.client().async_send(
         get(server.url("/second")),
         asio::bind_cancellation_slot(sig.slot(), [&](std::error_code ec, response) { second_ec = ec; }));
-    REQUIRE(run_until_true(r.ctx(), [&] { return r.client().core()->pool.waiting_count() == 1; }));
+    REQUIRE(run_until_true(r.ctx(), [&] {
+      return sentinel::detail::client_access::core(r.client()).pool.waiting_count() == 1;
+    }));
     const auto start = steady::now();
     sig.emit(type);
     REQUIRE(run_until_true(r.ctx(), [&] { return second_ec.has_value(); }));
     CHECK(since(start) < slack);
     CHECK(*second_ec == asio::error::operation_aborted);
     CHECK(*second_ec == condition::cancelled);
-    CHECK(r.client().core()->pool.waiting_count() == 0);
+    CHECK(sentinel::detail::client_access::core(r.client()).pool.waiting_count() == 0);
     CHECK_FALSE(slow_ec.has_value());
   }
 

@@ -2,6 +2,7 @@
 #include <sentinel/http_client.hpp>
 
 #include "support/certs.hpp"
+#include "support/client_helpers.hpp"
 #include "support/proxy_server.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
@@ -41,7 +42,7 @@ using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
 using sentinel::test::step;
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
+using sentinel::test::use_tuple;
 
 namespace {
 

@@ -1,6 +1,7 @@
 // http_client against the in-process script_server: keep-alive, framing, limits, tokens, pool limits.
 #include <sentinel/http_client.hpp>
 
+#include "support/client_helpers.hpp"
 #include "support/fd_count.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
@@ -24,20 +25,16 @@ using sentinel::error;
 using sentinel::http_client;
 using sentinel::request;
 using sentinel::response;
+using sentinel::test::fetch;
 using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
 using sentinel::test::step;
-using tuple_awaitable = asio::experimental::as_tuple_t<asio::use_awaitable_t<>>;
-constexpr tuple_awaitable use_tuple{};
+using sentinel::test::use_tuple;
 
 namespace {
 
 // Sends one request and returns (ec, response) without throwing.
-asio::awaitable<std::tuple<std::error_code, response>> fetch(http_client& c, request req) {
-  co_return co_await c.async_send(std::move(req), use_tuple);
-}
-
 std::tuple<std::error_code, response> fetch_sync(asio::io_context& ctx, http_client& c, request req,
                                                  std::chrono::milliseconds deadline = 10s) {
   return run_until(ctx, fetch(c, std::move(req)), deadline);

@@ -3,8 +3,9 @@
 // keep-alive, session resumption, and the close_notify rules (a clean close vs a truncation).
 #include <sentinel/http_client.hpp>
 
-#include "client_core.hpp"
+#include "client/client_access.hpp"
 #include "support/certs.hpp"
+#include "support/client_helpers.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
@@ -31,22 +32,18 @@ using sentinel::http_client;
 using sentinel::request;
 using sentinel::response;
 using sentinel::test::cert_files;
+using sentinel::test::fetch;
 using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
 using sentinel::test::server_options;
 using sentinel::test::step;
-using tuple_awaitable = asio::experimental::as_tuple_t<asio::use_awaitable_t<>>;
-constexpr tuple_awaitable use_tuple{};
+using sentinel::test::use_tuple;
 
 namespace {
 
 const sentinel::test::test_certs& certs() {
   return sentinel::test::certs();
-}
-
-asio::awaitable<std::tuple<std::error_code, response>> fetch(http_client& c, request req) {
-  co_return co_await c.async_send(std::move(req), use_tuple);
 }
 
 std::tuple<std::error_code, response> fetch_sync(asio::io_context& ctx, http_client& c, std::string url,
@@ -454,8 +451,8 @@ TEST_CASE("TLS: the second connection to an origin resumes the session", "[loopb
     auto [e2, r2] = fetch_sync(ctx, b, by_name(server));
     REQUIRE_FALSE(e2);
     CHECK(b.stats().tls_resumed == 0);
-    SSL_CTX* ca = a.core()->tls().native().native_handle();
-    SSL_CTX* cb = b.core()->tls().native().native_handle();
+    SSL_CTX* ca = sentinel::detail::client_access::core(a).tls().native().native_handle();
+    SSL_CTX* cb = sentinel::detail::client_access::core(b).tls().native().native_handle();
     CHECK(ca != cb);
     CHECK(SSL_CTX_get_min_proto_version(ca) == TLS1_2_VERSION);
   }

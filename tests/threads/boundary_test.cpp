@@ -4,6 +4,7 @@
 // use-after-free under ASan, a leak, a hang, or a terminate) before the fix. Runs under ASan and TSan.
 #include <sentinel/client_pool.hpp>
 
+#include "support/client_helpers.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 #include "threads/threads_support.hpp"
@@ -37,8 +38,8 @@ using sentinel::worker;
 using sentinel::test::finishes_within;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
+using sentinel::test::use_tuple;
 using sentinel::test::with_workers;
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
 
 namespace {
 

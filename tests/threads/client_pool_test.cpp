@@ -2,6 +2,7 @@
 // This executable also runs under ThreadSanitizer in CI (.ci/run).
 #include <sentinel/client_pool.hpp>
 
+#include "support/client_helpers.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 #include "threads/threads_support.hpp"
@@ -45,8 +46,8 @@ using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
 using sentinel::test::step;
+using sentinel::test::use_tuple;
 using sentinel::test::with_workers;
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
 
 namespace {
 

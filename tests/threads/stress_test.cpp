@@ -9,6 +9,7 @@
 // SENTINEL_STRESS_SEED=<seed>.
 #include <sentinel/client_pool.hpp>
 
+#include "support/client_helpers.hpp"
 #include "support/script_server.hpp"
 #include "threads/threads_support.hpp"
 
@@ -43,7 +44,7 @@ using sentinel::response;
 using sentinel::worker;
 using sentinel::test::finishes_within;
 using sentinel::test::script_server;
-constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
+using sentinel::test::use_tuple;
 
 namespace {
 

@@ -2,7 +2,7 @@
 // hundreds of requests at once, new connections and resumed sessions included. Run under TSan in CI.
 #include <sentinel/client_pool.hpp>
 
-#include "client_core.hpp"
+#include "client/client_access.hpp"
 #include "support/certs.hpp"
 #include "support/script_server.hpp"
 
@@ -111,7 +111,8 @@ TEST_CASE("client_pool over HTTPS: 4 workers, 400 concurrent requests, all verif
     auto f = pool.async_run(
         [](worker& w) -> asio::awaitable<std::pair<std::size_t, const void*>> {
           co_return std::make_pair(
-              w.id(), static_cast<const void*>(w.client().core()->tls().native().native_handle()));
+              w.id(), static_cast<const void*>(
+                          sentinel::detail::client_access::core(w.client()).tls().native().native_handle()));
         },
         asio::use_future);
     REQUIRE(f.wait_for(10s) == std::future_status::ready);

@@ -1,5 +1,5 @@
 // sentinel: the run loop of the pool's threads. See run_loop.hpp.
-#include "run_loop.hpp"
+#include "client/run_loop.hpp"
 
 #include <cstdio>
 #include <typeinfo>

@@ -1,23 +1,22 @@
 // sentinel: client_pool: workers, the dispatcher, scaling. See docs/dispatcher.md and docs/pool.md.
 #include <sentinel/client_pool.hpp>
 
-#include "client_core.hpp"
-#include "run_loop.hpp"
+#include "client/client_access.hpp"
+#include "client/run_loop.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 namespace sentinel {
-namespace detail {
 
-asio::awaitable<outcome> worker_exchange(worker& w, request req) {
-  return run_exchange(w.client().core(), std::move(req));  // no coroutine frame of its own
+asio::awaitable<detail::outcome> client_pool::exchange_on(worker& w, request req) {
+  return detail::client_access::exchange(w.client(), std::move(req));  // no coroutine frame of its own
 }
 
-std::error_code code_of(std::exception_ptr e) noexcept {
+std::error_code client_pool::code_of(std::exception_ptr e) noexcept {
   try {
     std::rethrow_exception(e);
-  } catch (const not_started& x) {
+  } catch (const detail::not_started& x) {
     return x.code();
   } catch (const std::exception& x) {
     std::fprintf(stderr, "sentinel: an exchange threw (reported as error::internal): %s\n", x.what());
@@ -26,8 +25,6 @@ std::error_code code_of(std::exception_ptr e) noexcept {
   }
   return make_error_code(error::internal);
 }
-
-}  // namespace detail
 
 namespace {
 

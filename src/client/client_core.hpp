@@ -5,10 +5,10 @@
 // pointing at freed memory.
 #pragma once
 
-#include "connection_pool.hpp"
-#include "owner_check.hpp"
-#include "proxy.hpp"
-#include "transport.hpp"
+#include "client/owner_check.hpp"
+#include "client/proxy.hpp"
+#include "pool/connection_pool.hpp"
+#include "transport/context.hpp"
 
 #include <sentinel/detail/outcome.hpp>
 #include <sentinel/options.hpp>
@@ -19,32 +19,9 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 
-#include <atomic>
 #include <memory>
 
 namespace sentinel::detail {
-
-/// A counter written by one thread and read by any: relaxed load+store, no locked instruction.
-class counter {
- public:
-  void add(std::uint64_t n = 1) noexcept {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void sub(std::uint64_t n = 1) noexcept {
-    v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
-  }
-  void set(std::uint64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
-  std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint64_t> v_{0};
-};
-
-struct client_counters {
-  counter requests, errors, timeouts, retries, redirects, connections_opened, connections_reused,
-      tls_handshakes, tls_resumed, bytes_sent, bytes_received, open_connections, idle_connections;
-  client_stats snapshot() const noexcept;
-};
 
 class client_core : public std::enable_shared_from_this<client_core> {
  public:
@@ -62,31 +39,31 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void exchange_started() noexcept;
   void exchange_finished() noexcept;
 
-  tls_context& tls();
+  tls_context& tls() { return conns->tls(); }
   /// True when the client owns its executor's lifetime (a worker's client): background timers (idle
   /// sweeper, lazy deadline timers) may then stay pending while nothing is in flight.
   bool background_timers() const noexcept { return background_timers_; }
-  void set_background_timers(bool on) noexcept { background_timers_ = on; }
+  void set_background_timers(bool on) noexcept {
+    background_timers_ = on;
+    pool.set_background_timers(on);
+  }
   bool stopped() const noexcept { return stopped_; }
-  /// The shared read buffer of plain-TCP connections (see connection.hpp).
-  char* read_buffer() noexcept { return rbuf_.get(); }
-  std::size_t read_buffer_size() const noexcept { return rbuf_cap_; }
 
   asio::any_io_executor ex;
   client_options opts;
   owner_check owner;
-  dns_cache dns;
-  client_counters counters;
+  std::shared_ptr<connection_context> conns;  // what the connections share (executor, DNS, TLS, buffer)
+  client_counters& counters;                  // conns->counters
   proxy_config proxies;
   connection_pool pool;
 
  private:
   asio::awaitable<outcome> send_once(request& req, clock::time_point total_deadline, bool follow,
                                      transfer_info& info);
+  /// The result as the caller gets it: on error an empty response (but a callback's exception), else the
+  /// transfer info and the final URL; and the counters.
+  void finish(outcome& result, const request& req, transfer_info& info, clock::time_point start);
 
-  std::unique_ptr<tls_context> tls_;
-  std::unique_ptr<char[]> rbuf_;
-  std::size_t rbuf_cap_ = 0;
   std::size_t active_ = 0;  // exchanges in flight
   bool stopped_ = false;
   bool background_timers_ = false;

@@ -1,5 +1,5 @@
 // sentinel: proxy configuration and routing. See proxy.hpp.
-#include "proxy.hpp"
+#include "client/proxy.hpp"
 
 #include <sentinel/error.hpp>
 #include <sentinel/headers.hpp>

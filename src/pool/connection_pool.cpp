@@ -1,7 +1,5 @@
 // sentinel: the per-client connection pool. See connection_pool.hpp and docs/pool.md.
-#include "connection_pool.hpp"
-
-#include "client_core.hpp"
+#include "pool/connection_pool.hpp"
 
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -21,8 +19,8 @@ struct connection_pool::waiter {
   std::error_code ec;
 };
 
-connection_pool::connection_pool(client_core& core, const connection_pool_options& opts)
-    : core_(core), opts_(opts), sweeper_(core.ex) {
+connection_pool::connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts)
+    : ctx_(std::move(ctx)), opts_(opts), sweeper_(ctx_->ex) {
   if (opts_.max_per_origin == 0) opts_.max_per_origin = 1;
   if (opts_.max_idle_per_origin == 0) opts_.max_idle_per_origin = opts_.max_per_origin;
 }
@@ -43,10 +41,19 @@ bool connection_pool::can_open(const origin_state& o) const noexcept {
 }
 
 std::shared_ptr<connection> connection_pool::make_connection(const std::string& origin, origin_state& o) {
+  // The deleter takes the connection out of `live_` wherever its last owner drops it (a background TLS
+  // close may outlive this pool: the registry is then gone, and the weak pointer says so).
+  std::shared_ptr<connection> c(
+      new connection(ctx_, origin),
+      [registry = std::weak_ptr<std::unordered_set<connection*>>(live_)](connection* p) {
+        if (auto r = registry.lock()) r->erase(p);
+        delete p;
+      });
+  live_->insert(c.get());
   ++o.open;
   ++total_open_;
-  core_.counters.open_connections.set(total_open_);
-  return std::make_shared<connection>(core_.shared_from_this(), origin);
+  ctx_->counters.open_connections.set(total_open_);
+  return c;
 }
 
 connection_pool::origin_state& connection_pool::state_of(std::string_view origin) {
@@ -64,7 +71,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
       std::shared_ptr<connection> c = std::move(o.idle.back());
       o.idle.pop_back();
       --total_idle_;
-      core_.counters.idle_connections.set(total_idle_);
+      ctx_->counters.idle_connections.set(total_idle_);
       const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
       if (fresh_enough && c->idle_check()) {
         out = lease(*this, std::move(c), true);
@@ -74,7 +81,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
       c->close(false);
       --o.open;
       --total_open_;
-      core_.counters.open_connections.set(total_open_);
+      ctx_->counters.open_connections.set(total_open_);
     }
   }
   if (o.waiters.empty()) {
@@ -95,7 +102,7 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   origin_state& o = state_of(origin);
 
   // At a limit: wait our turn. release() and slot_freed() hand us a connection directly.
-  auto w = std::make_shared<waiter>(core_.ex);
+  auto w = std::make_shared<waiter>(ctx_->ex);
   w->origin = std::string(origin);
   w->allow_idle = allow_idle;
   auto& queue = o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
@@ -145,7 +152,7 @@ void connection_pool::release(std::shared_ptr<connection> c) noexcept {
       c->idle_since = clock::now();
       o.idle.push_back(std::move(c));
       ++total_idle_;
-      core_.counters.idle_connections.set(total_idle_);
+      ctx_->counters.idle_connections.set(total_idle_);
       start_sweeper();
       return;
     }
@@ -153,34 +160,35 @@ void connection_pool::release(std::shared_ptr<connection> c) noexcept {
   c->close();
   --o.open;
   --total_open_;
-  core_.counters.open_connections.set(total_open_);
+  ctx_->counters.open_connections.set(total_open_);
   slot_freed(o);
 }
 
 void connection_pool::slot_freed(origin_state& o) noexcept {
   if (stopped_) return;
-  try {
-    if (!o.waiters.empty() && can_open(o)) {
-      auto w = std::move(o.waiters.front());
-      o.waiters.pop_front();
-      w->conn = make_connection(w->origin, o);
-      w->done = true;
-      w->timer.cancel();
-      return;
-    }
-    while (!total_waiters_.empty()) {
-      auto w = std::move(total_waiters_.front());
-      origin_state& wo = origins_[w->origin];
-      if (!can_open(wo)) return;
-      total_waiters_.pop_front();
-      w->conn = make_connection(w->origin, wo);
-      w->done = true;
-      w->timer.cancel();
-      return;
-    }
-  } catch (...) {
-    // Out of memory while handing over: the waiter times out instead.
+  if (!o.waiters.empty() && can_open(o)) {
+    auto w = std::move(o.waiters.front());
+    o.waiters.pop_front();
+    hand_new(*w, o);
+    return;
   }
+  if (total_waiters_.empty()) return;
+  auto it = origins_.find(total_waiters_.front()->origin);  // it exists: the waiter queued through it
+  if (it == origins_.end() || !can_open(it->second)) return;
+  auto w = std::move(total_waiters_.front());
+  total_waiters_.pop_front();
+  hand_new(*w, it->second);
+}
+
+void connection_pool::hand_new(waiter& w, origin_state& o) noexcept {
+  try {
+    w.conn = make_connection(w.origin, o);
+  } catch (...) {
+    // Out of memory while handing over: the waiter learns it now rather than at its deadline.
+    w.ec = make_error_code(std::errc::not_enough_memory);
+  }
+  w.done = true;
+  w.timer.cancel();
 }
 
 bool connection_pool::close_one_idle_elsewhere(const origin_state& except) noexcept {
@@ -196,18 +204,18 @@ bool connection_pool::close_one_idle_elsewhere(const origin_state& except) noexc
   --victim->open;
   --total_idle_;
   --total_open_;
-  core_.counters.idle_connections.set(total_idle_);
-  core_.counters.open_connections.set(total_open_);
+  ctx_->counters.idle_connections.set(total_idle_);
+  ctx_->counters.open_connections.set(total_open_);
   return true;
 }
 
 void connection_pool::start_sweeper() noexcept {
-  if (sweeper_running_ || opts_.idle_timeout.count() == 0 || !core_.background_timers()) return;
+  if (sweeper_running_ || opts_.idle_timeout.count() == 0 || !background_timers_) return;
   sweeper_running_ = true;
   sweeper_.expires_after(opts_.idle_timeout);
-  sweeper_.async_wait([weak = core_.weak_from_this()](std::error_code ec) {
-    if (ec) return;
-    if (auto core = weak.lock()) core->pool.sweep();
+  sweeper_.async_wait([this, life = std::weak_ptr<int>(life_)](std::error_code ec) {
+    if (ec || life.expired()) return;
+    sweep();
   });
 }
 
@@ -228,8 +236,8 @@ void connection_pool::sweep() noexcept {
     total_idle_ -= expired;
     total_open_ -= expired;
   }
-  core_.counters.idle_connections.set(total_idle_);
-  core_.counters.open_connections.set(total_open_);
+  ctx_->counters.idle_connections.set(total_idle_);
+  ctx_->counters.open_connections.set(total_open_);
   if (total_idle_ > 0) start_sweeper();
 }
 
@@ -238,7 +246,7 @@ void connection_pool::quiesce() noexcept {
     sweeper_running_ = false;
     sweeper_.cancel();
   }
-  for (connection* c : all_)
+  for (connection* c : *live_)
     c->stop_timer();
 }
 
@@ -268,10 +276,10 @@ void connection_pool::shutdown() noexcept {
   total_waiters_.clear();
   total_idle_ = 0;
   // In-use connections: cancel their I/O; their exchanges fail and release() closes them.
-  for (connection* c : all_)
+  for (connection* c : *live_)
     c->cancel();
-  core_.counters.idle_connections.set(0);
-  core_.counters.open_connections.set(total_open_);
+  ctx_->counters.idle_connections.set(0);
+  ctx_->counters.open_connections.set(total_open_);
 }
 
 }  // namespace sentinel::detail

@@ -7,7 +7,8 @@
 // See docs/pool.md.
 #pragma once
 
-#include "connection.hpp"
+#include "http1/connection.hpp"
+#include "transport/context.hpp"
 
 #include <sentinel/options.hpp>
 
@@ -26,8 +27,14 @@ namespace sentinel::detail {
 
 class connection_pool {
  public:
-  connection_pool(client_core& core, const connection_pool_options& opts);
+  connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts);
   ~connection_pool();
+  connection_pool(const connection_pool&) = delete;
+  connection_pool& operator=(const connection_pool&) = delete;
+
+  /// When on (a worker's client, whose executor runs as long as the client), the idle sweeper may keep
+  /// its timer pending while nothing is in flight; otherwise idle expiry is checked at the next acquire.
+  void set_background_timers(bool on) noexcept { background_timers_ = on; }
 
   /// A connection to use for one exchange: an idle one (`reused`), or a new, unopened one that counts
   /// against the limits already (the caller opens it). It goes back to the pool on every path: by
@@ -89,13 +96,8 @@ class connection_pool {
   /// exchange in flight and does not own its executor, so the user's io_context::run() can return.
   void quiesce() noexcept;
 
-  std::size_t open_count() const noexcept { return total_open_; }
-  std::size_t idle_count() const noexcept { return total_idle_; }
+  /// Requests waiting for a connection (tests).
   std::size_t waiting_count() const noexcept;
-
-  // connection registration, for shutdown()
-  void track(connection* c) { all_.insert(c); }
-  void untrack(connection* c) noexcept { all_.erase(c); }
 
  private:
   struct waiter;
@@ -112,19 +114,25 @@ class connection_pool {
   origin_state& state_of(std::string_view origin);
   bool can_open(const origin_state& o) const noexcept;
   std::shared_ptr<connection> make_connection(const std::string& origin, origin_state& o);
-  void slot_freed(origin_state& o) noexcept;  // a connection closed: let a waiter open one
+  void slot_freed(origin_state& o) noexcept;           // a connection closed: let a waiter open one
+  void hand_new(waiter& w, origin_state& o) noexcept;  // a new connection (or the error) for `w`
   bool close_one_idle_elsewhere(const origin_state& except) noexcept;
   void start_sweeper() noexcept;
   void sweep() noexcept;
 
-  client_core& core_;
+  std::shared_ptr<connection_context> ctx_;
   connection_pool_options opts_;
   std::unordered_map<std::string, origin_state, key_hash, std::equal_to<>> origins_;
   std::deque<std::shared_ptr<waiter>> total_waiters_;  // blocked by max_total, not by their origin
-  std::unordered_set<connection*> all_;
+  // Every connection this pool made and that still exists (idle, in use, or closing in the background):
+  // shutdown() cancels them and quiesce() stops their timers. A connection leaves it in its deleter.
+  std::shared_ptr<std::unordered_set<connection*>> live_ =
+      std::make_shared<std::unordered_set<connection*>>();
   std::size_t total_open_ = 0, total_idle_ = 0;
   asio::steady_timer sweeper_;
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);  // the sweeper's handler checks it
   bool sweeper_running_ = false;
+  bool background_timers_ = false;
   bool stopped_ = false;
 };
 

@@ -1,0 +1,187 @@
+// sentinel: one request end to end on a client: redirects, the stale-connection retry (docs/retry.md),
+// deadlines and cancellation (docs/cancellation.md). Runs on the client's executor.
+#include "client/attempt_plan.hpp"
+#include "client/body_consumer.hpp"
+#include "client/client_core.hpp"
+#include "client/file_body.hpp"
+#include "client/redirect.hpp"
+#include "transport/cancel.hpp"
+
+#include <asio/cancellation_type.hpp>
+#include <asio/this_coro.hpp>
+
+namespace sentinel::detail {
+namespace {
+
+// Errors that mean "the server closed or reset a connection we believed alive". Only these, on a reused
+// connection, before any response byte, make a request eligible for the silent retry.
+bool is_stale_error(const std::error_code& ec) noexcept {
+  return ec == error::empty_reply || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == asio::error::eof;
+}
+
+// Counts an exchange in flight for as long as it runs, on every path (an idle client that does not own
+// its executor stops its timers when the count drops to zero, so the user's run() can return).
+class active_exchange {
+ public:
+  explicit active_exchange(client_core& core) noexcept : core_(core) { core_.exchange_started(); }
+  active_exchange(const active_exchange&) = delete;
+  active_exchange& operator=(const active_exchange&) = delete;
+  ~active_exchange() { core_.exchange_finished(); }
+
+ private:
+  client_core& core_;
+};
+
+}  // namespace
+
+asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
+  // `self` (this) is held by the frame: the client may be destroyed while the exchange runs.
+  (void)self;
+  // This coroutine is the top of its own co_spawn'ed thread (http_client::run_exchange), so it may set
+  // the thread's cancellation behaviour: no exceptions (we check the state ourselves, see cancel.hpp),
+  // and until the request starts to go out, any cancellation type may stop it (nothing was sent); see
+  // send_once for the switch to terminal-only.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+    counters.requests.add();
+    counters.errors.add();
+    co_return outcome(asio::error::operation_aborted, response());
+  }
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  active_exchange in_flight(*this);
+  const auto start = clock::now();
+  const auto& ro = req.options();
+  const auto total_deadline = deadline_after(ro.total_timeout.value_or(opts.timeouts.total));
+  // A body produced by a source can be sent only once: such a request gets the 3xx itself.
+  const bool follow = ro.follow_redirects.value_or(opts.redirect.follow) && req.body_replayable();
+  const std::size_t max_redirects = ro.max_redirects.value_or(opts.redirect.max_redirects);
+
+  outcome result;
+  transfer_info info;
+  for (;;) {
+    outcome o = co_await send_once(req, total_deadline, follow, info);
+    if (o.ec || !follow || !is_redirect(o.res.status()) || !o.res.headers().contains("Location")) {
+      result = std::move(o);
+      break;
+    }
+    if (info.redirects >= max_redirects) {
+      result.ec = error::too_many_redirects;
+      break;
+    }
+    if (auto ec = follow_redirect(req, o.res)) {
+      result.ec = ec;
+      break;
+    }
+    ++info.redirects;
+    counters.redirects.add();
+    if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+      result.ec = asio::error::operation_aborted;
+      break;
+    }
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  }
+
+  finish(result, req, info, start);
+  co_return result;
+}
+
+void client_core::finish(outcome& result, const request& req, transfer_info& info, clock::time_point start) {
+  if (result.ec) {
+    if (stopped_ && result.ec != error::pool_stopped) result.ec = asio::error::operation_aborted;
+    std::exception_ptr thrown = std::move(result.res.info().callback_exception);
+    result.res = response();
+    if (result.ec == error::callback_threw) result.res.info().callback_exception = std::move(thrown);
+    counters.errors.add();
+    if (result.ec == condition::timeout) counters.timeouts.add();
+  } else {
+    info.reused_connection = result.res.info().reused_connection;
+    info.bytes_received = result.res.info().bytes_received;
+    info.elapsed = clock::now() - start;
+    result.res.info() = info;
+    result.res.set_url(req.url());
+  }
+  counters.requests.add();
+}
+
+asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline, bool follow,
+                                                transfer_info& info) {
+  outcome o;
+  if (stopped_) o.ec = error::pool_stopped;
+  if (!o.ec && req.url().empty()) o.ec = error::invalid_url;
+  attempt_plan plan;
+  if (!o.ec) o.ec = make_plan(opts, proxies, req, total_deadline, plan);
+  if (o.ec) co_return o;
+  const auto& ro = req.options();
+  bool allow_idle = true;
+  for (int attempt = 0;; ++attempt) {
+    // A file body is opened (and measured) for each attempt: a retry or a redirect reads it again.
+    file_handle file;
+    if (req.body_type() == request::body_kind::file) {
+      if ((o.ec = file.open(req.body_file()))) co_return o;
+      plan.body.fd = file.fd;
+      plan.body.length = plan.extras.body_length = file.size;
+    }
+    plan.extras.expect_continue =
+        ro.expect_continue && !plan.body.empty() && !(plan.body.fd >= 0 && file.size == 0);
+    // The lease gives the connection back on every path below, an exception's included.
+    connection_pool::lease conn;
+    if (!pool.try_acquire(plan.origin, allow_idle, conn)) {
+      o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error, conn);
+      if (o.ec) co_return o;
+    }
+    auto& head = conn->write_buffer();
+    head.clear();
+    if ((o.ec = http1::serialize_head(req, plan.extras, head)))
+      co_return o;  // nothing sent: conn stays usable
+    if (conn.reused()) {
+      counters.connections_reused.add();
+    } else {
+      ++info.connects;
+      if ((o.ec = co_await conn->open(plan.rt, plan.connect_timeout, total_deadline))) co_return o;
+    }
+    body_consumer consumer(ro, plan.decompress, follow, opts.limits.max_decoded_bytes);
+    plan.params.consumer = &consumer;
+    std::exception_ptr source_threw;
+    plan.body.thrown = &source_threw;
+    // From here on bytes go out: only terminal cancellation (which closes the connection) applies. A
+    // cancellation that arrived meanwhile still counts: nothing was sent yet.
+    if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+      o.ec = asio::error::operation_aborted;
+      co_return o;
+    }
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
+    const exchange_outcome r = co_await conn->exchange(head, plan.body, plan.params, o.res);
+    const bool reused = conn.reused();
+    conn.give_back();
+    plan.body.thrown = nullptr;
+    if (!r.ec) {
+      o.res.info().reused_connection = reused;
+      co_return o;
+    }
+    if (r.ec == error::callback_threw) {
+      o.ec = r.ec;
+      o.res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
+      co_return o;
+    }
+    // A reused connection that died before a single response byte: the server most likely closed it
+    // while it sat idle, and never saw the request. Retry once on a fresh connection, and only when
+    // sending the request twice is harmless. A fresh connection's failure is real: never retried.
+    if (attempt == 0 && reused && r.bytes_received == 0 && plan.may_retry && is_stale_error(r.ec)) {
+      ++info.retries;
+      counters.retries.add();
+      allow_idle = false;
+      o.res = response();
+      if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+        o.ec = asio::error::operation_aborted;
+        co_return o;
+      }
+      co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+      continue;
+    }
+    o.ec = r.ec;
+    co_return o;
+  }
+}
+
+}  // namespace sentinel::detail

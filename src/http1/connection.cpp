@@ -1,0 +1,212 @@
+// sentinel: one HTTP/1.1 connection. See connection.hpp.
+#include "http1/connection.hpp"
+
+#include "http1/upload.hpp"
+
+#include <asio/ssl/error.hpp>
+
+#include <array>
+
+namespace sentinel::detail {
+namespace {
+
+bool is_eof(const std::error_code& ec) noexcept {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+
+constexpr std::array<std::string_view, 1> http1_alpn{"http/1.1"};
+
+}  // namespace
+
+connection::connection(std::shared_ptr<connection_context> ctx, std::string origin)
+    : ctx_(std::move(ctx)), origin_(std::move(origin)), stream_(ctx_->ex), deadlines_(ctx_->ex, stream_) {
+  parser_.set_limits(ctx_->limits);
+}
+
+connection::~connection() {
+  stream_.close();
+}
+
+asio::awaitable<std::error_code> connection::open(const route& r, clock::duration connect_timeout,
+                                                  clock::time_point total_deadline) {
+  deadlines_.set_total(total_deadline);
+  connect_params p;
+  p.connect_timeout = connect_timeout;
+  p.session_key = origin_;
+  p.alpn = http1_alpn;
+  const std::error_code ec = co_await connect(*ctx_, r, p, stream_, deadlines_, life());
+  reusable_ = !ec;
+  co_return ec;
+}
+
+// ---- exchange -----------------------------------------------------------------------------------------
+
+asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, const outgoing_body& body,
+                                                       const exchange_params& params, response& res) {
+  exchange_outcome out;
+  reusable_ = false;  // until a complete, reusable response proves otherwise
+  continue_received_ = false;
+  deadlines_.reset_fired();
+  deadlines_.end_continue();
+  deadlines_.set_total(params.total_deadline);
+  deadlines_.set_phase(deadline_after(params.response_head_timeout), error::response_timeout);
+  deadlines_.set_idle_timeout(params.idle_read_timeout);
+  deadlines_.arm(life());
+
+  auto limits = parser_.limits();
+  limits.max_body_bytes = params.max_body_bytes;
+  parser_.set_limits(limits);
+  parser_.reset(params.kind);
+  consumer_ = params.consumer;
+  reader_.start(true);  // the response cannot be there yet: skip the read that would say EAGAIN
+
+  bool body_pending = false;
+  out.ec = co_await send_request(head, body, body_pending);
+  if (!out.ec) {
+    out.request_written = !body_pending;
+    out.ec = co_await read_response(body, body_pending, out, res);
+  }
+  out.bytes_received = reader_.bytes();
+  res.info().bytes_received = reader_.bytes();
+  reader_.release();
+  if (out.ec) reusable_ = false;
+  deadlines_.clear();
+  consumer_ = nullptr;
+  co_return out;
+}
+
+asio::awaitable<std::error_code> connection::send_request(std::string_view head, const outgoing_body& body,
+                                                          bool& body_pending) {
+  // The head, and an in-memory body with it in one write. A body held back for 100 Continue, and file
+  // and source bodies, follow separately.
+  body_pending = !body.empty() && (body.expect_continue || !body.in_memory());
+  const std::string_view first_body =
+      body.in_memory() && !body.expect_continue ? body.data : std::string_view{};
+  std::error_code ec = co_await write_all(stream_, deadlines_, head, first_body);
+  ctx_->counters.bytes_sent.add(head.size() + first_body.size());
+  if (!ec && body_pending && !body.expect_continue) {
+    ec = co_await send_body(stream_, deadlines_, ctx_->counters, body);
+    body_pending = false;
+  }
+  if (!ec && body_pending) {
+    deadlines_.set_continue(deadline_after(body.continue_timeout));
+    deadlines_.arm(life());
+  }
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> connection::read_response(const outgoing_body& body, bool& body_pending,
+                                                           exchange_outcome& out, response& res) {
+  for (;;) {
+    response_reader::chunk c;
+    const std::error_code read_ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+    if (read_ec) co_return is_eof(read_ec) ? on_eof(read_ec, res) : read_ec;
+    std::size_t consumed = 0;
+    if (auto ec = process(c, consumed, res)) co_return ec;
+    if (parser_.done()) {
+      // Bytes after the response would be a reply to a request we never sent; and a body we held back
+      // for 100 Continue was never sent, so the server may still be waiting for it: do not reuse.
+      reusable_ = parser_.head().keep_alive && consumed == c.size && !body_pending;
+      co_return std::error_code{};
+    }
+    reader_.keep(stream_, c, consumed);
+    if (body_pending && (continue_received_ || deadlines_.continue_expired())) {
+      deadlines_.end_continue();
+      body_pending = false;
+      if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body)) co_return ec;
+      out.request_written = true;
+    }
+  }
+}
+
+// The peer closed. Complete only an until-close body, and over TLS only after close_notify: a truncated
+// TLS stream could be an attacker cutting the body short (RFC 9112 §9.8).
+std::error_code connection::on_eof(std::error_code read_ec, response& res) {
+  if (reader_.bytes() == 0) return make_error_code(error::empty_reply);
+  std::error_code ec;
+  parser_.on_eof(ec);
+  if (!ec && read_ec == asio::ssl::error::stream_truncated) ec = error::unexpected_eof;
+  if (!ec && parser_.done()) {
+    reusable_ = false;
+    ec = consumer_->on_end(res);  // an until-close body ends here
+  }
+  return ec;
+}
+
+std::error_code connection::process(response_reader::chunk& c, std::size_t& pos, response& res) {
+  std::error_code ec;
+  pos = 0;
+  while (!parser_.done()) {
+    if (!parser_.head_done()) {
+      const std::size_t n = parser_.parse_head(c.data + pos, c.size - pos, ec);
+      if (ec) return ec;
+      if (n == 0) return {};  // the head is not complete yet
+      if (parser_.head().interim()) {
+        if (parser_.head().status == 100) continue_received_ = true;
+        pos += n;  // 100 Continue, 103 Early Hints: skipped, the final response follows
+        continue;
+      }
+      copy_head(res);
+      pos += n;
+      deadlines_.end_phase();  // the head arrived: only the idle and total deadlines remain
+      if (auto e = consumer_->on_head(res)) return e;
+      if (parser_.done()) return consumer_->on_end(res);  // a response without a body
+      continue;
+    }
+    std::string_view data;
+    const std::size_t n = parser_.parse_body(c.data + pos, c.size - pos, data, ec);
+    if (ec) return ec;
+    if (!data.empty()) {
+      if (auto e = consumer_->on_body(data)) return e;
+    }
+    pos += n;
+    if (parser_.done()) {
+      for (const auto& f : parser_.trailers())
+        res.trailers().add(f.name, f.value);
+      return consumer_->on_end(res);
+    }
+    if (n == 0 && data.empty()) break;  // needs more bytes
+  }
+  return {};
+}
+
+void connection::copy_head(response& res) {
+  const auto& h = parser_.head();
+  res.set_status(h.status);
+  res.set_version(h.version);
+  res.set_reason(h.reason);
+  auto& fields = res.headers();
+  fields.clear();
+  for (const auto& f : h.fields)
+    fields.add(f.name, f.value);
+  res.trailers().clear();
+  res.body().clear();
+}
+
+// ---- closing ------------------------------------------------------------------------------------------
+
+void connection::close(bool graceful) noexcept {
+  reusable_ = false;
+  deadlines_.stop();
+  auto* tls = stream_.tls();
+  if (!graceful || tls == nullptr || !stream_.is_open()) {
+    stream_.close();
+    return;
+  }
+  // TLS: send close_notify so the server can tell a clean close from a truncation, but never wait for
+  // the peer's reply longer than a second. Both handlers hold the connection until they ran.
+  try {
+    auto self = shared_from_this();
+    deadlines_.lend(std::chrono::seconds(1), [self](std::error_code ec) {
+      if (!ec) self->stream_.close();
+    });
+    tls->async_shutdown([self](std::error_code) {
+      self->deadlines_.cancel_loan();
+      self->stream_.close();
+    });
+  } catch (...) {
+    stream_.close();
+  }
+}
+
+}  // namespace sentinel::detail

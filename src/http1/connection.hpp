@@ -1,0 +1,88 @@
+// sentinel: one HTTP/1.1 connection: a stream, its parser, its deadlines, one exchange at a time.
+//
+// It holds a narrow context (transport/context.hpp), never the client: opening goes through
+// transport::connect, reading through response_reader, writing through upload.hpp. exchange() is the
+// whole HTTP/1 story of one request: write the head (and an in-memory body) in one write, send a file or
+// source body (after 100 Continue when asked), read and frame the response, and decide whether the
+// connection may carry another request.
+#pragma once
+
+#include "http1/exchange_types.hpp"
+#include "http1/parser.hpp"
+#include "http1/reader.hpp"
+#include "transport/connect.hpp"
+#include "transport/context.hpp"
+#include "transport/deadlines.hpp"
+#include "transport/stream.hpp"
+
+#include <sentinel/response.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sentinel::detail {
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(std::shared_ptr<connection_context> ctx, std::string origin);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Opens the stream along `r` (transport::connect): each address within `connect_timeout`, then the
+  /// tunnel and TLS in what is left of it; ALPN offers http/1.1.
+  asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
+                                        clock::time_point total_deadline);
+
+  /// Writes `head` + `body` and reads one complete response into `res` (head fields, body, trailers).
+  /// On any error the connection is left non-reusable.
+  asio::awaitable<exchange_outcome> exchange(std::string_view head, const outgoing_body& body,
+                                             const exchange_params& params, response& res);
+
+  /// True when another request may be sent: the last response was complete, framed, and allowed it.
+  bool reusable() const noexcept { return reusable_ && stream_.is_open(); }
+  /// Cheap liveness probe for an idle connection: false when the peer has closed it (readable EOF),
+  /// reset it, or sent unsolicited bytes.
+  bool idle_check() noexcept { return reusable() && stream_.idle_check(); }
+
+  /// Closes now. A TLS connection first tries to send close_notify (bounded, in the background).
+  void close(bool graceful = true) noexcept;
+  /// Cancels pending I/O (the exchange fails with operation_aborted) without closing.
+  void cancel() noexcept { stream_.cancel(); }
+  /// Cancels the deadline timer if it is pending, so an idle client leaves no work on its executor.
+  void stop_timer() noexcept { deadlines_.stop(); }
+
+  const std::string& origin() const noexcept { return origin_; }
+  /// The serialized request head; reused across exchanges.
+  std::string& write_buffer() noexcept { return wbuf_; }
+  bool is_tls() const noexcept { return stream_.is_tls(); }
+
+  // Pool bookkeeping (owned by connection_pool).
+  clock::time_point idle_since{};
+
+ private:
+  asio::awaitable<std::error_code> send_request(std::string_view head, const outgoing_body& body,
+                                                bool& body_pending);
+  asio::awaitable<std::error_code> read_response(const outgoing_body& body, bool& body_pending,
+                                                 exchange_outcome& out, response& res);
+  std::error_code on_eof(std::error_code read_ec, response& res);
+  std::error_code process(response_reader::chunk& c, std::size_t& consumed, response& res);
+  void copy_head(response& res);
+  std::weak_ptr<void> life() noexcept { return weak_from_this(); }
+
+  std::shared_ptr<connection_context> ctx_;
+  std::string origin_;
+  stream stream_;
+  deadline_set deadlines_;
+  http1::response_parser parser_;
+  response_reader reader_;
+  std::string wbuf_;
+  response_consumer* consumer_ = nullptr;  // during an exchange
+  bool reusable_ = false;
+  bool continue_received_ = false;  // a 100 Continue arrived
+};
+
+}  // namespace sentinel::detail

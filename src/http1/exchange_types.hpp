@@ -1,0 +1,66 @@
+// sentinel: what an HTTP/1 exchange is given and what it reports: the response consumer, the exchange
+// parameters, the outgoing body, and the outcome the retry rule reads.
+#pragma once
+
+#include "http1/parser.hpp"
+
+#include <sentinel/request.hpp>
+#include <sentinel/response.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+namespace sentinel::detail {
+
+using clock = std::chrono::steady_clock;
+
+/// Receives a response while it is parsed: the head once, then the body (transfer coding removed) in
+/// pieces, then the end. Any error it returns ends the exchange (and retires the connection).
+class response_consumer {
+ public:
+  /// `res` holds status, reason, version and header fields.
+  virtual std::error_code on_head(response& res) = 0;
+  virtual std::error_code on_body(std::string_view data) = 0;
+  /// The whole response arrived; `res` now holds the trailers too.
+  virtual std::error_code on_end(response& res) = 0;
+
+ protected:
+  ~response_consumer() = default;
+};
+
+/// What the client asks of one exchange on a connection.
+struct exchange_params {
+  response_consumer* consumer = nullptr;  // required
+  http1::request_kind kind = http1::request_kind::normal;
+  clock::time_point total_deadline = clock::time_point::max();
+  clock::duration response_head_timeout{};  // zero: off
+  clock::duration idle_read_timeout{};      // zero: off
+  std::uint64_t max_body_bytes = 0;         // zero: unlimited
+};
+
+/// A request body as the connection sends it.
+struct outgoing_body {
+  std::string_view data;  // in memory: goes out in the same write as the head
+  int fd = -1;            // a file: `length` bytes from offset 0 (owned by the caller)
+  const request::body_source_fn* source = nullptr;  // produced while sending
+  std::optional<std::uint64_t> length;              // file size, or a source's announced length
+  bool chunked = false;                             // a source of unknown length: chunked transfer coding
+  bool expect_continue = false;                     // hold the body until 100 Continue (or continue_timeout)
+  clock::duration continue_timeout{};
+  std::exception_ptr* thrown = nullptr;  // where a throwing source's exception goes (error::callback_threw)
+  bool in_memory() const noexcept { return fd < 0 && source == nullptr; }
+  bool empty() const noexcept { return in_memory() && data.empty(); }
+};
+
+/// How an exchange ended, beyond its error code: what the retry rule needs to know.
+struct exchange_outcome {
+  std::error_code ec;
+  std::size_t bytes_received = 0;  // response bytes read (0: the peer never answered)
+  bool request_written = false;    // the whole request went out
+};
+
+}  // namespace sentinel::detail

@@ -1,0 +1,117 @@
+// sentinel: writing requests and their bodies. See upload.hpp.
+#include "http1/upload.hpp"
+
+#include "http1/chunked.hpp"
+#include "transport/cancel.hpp"
+
+#include <asio/redirect_error.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <memory>
+
+namespace sentinel::detail {
+
+asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
+                                           std::string_view b) {
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
+  std::error_code ec;
+  if (d.fired()) co_return d.fired_or(ec);
+  if (auto* tls = s.tls()) {
+    co_await asio::async_write(*tls, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
+      ec = asio::error::operation_aborted;
+    co_return d.fired_or(ec);
+  }
+  std::size_t left = a.size() + b.size();
+  for (;;) {
+    const std::size_t n = s.try_write(bufs, ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return d.fired_or(ec);
+    left -= n;
+    if (left == 0) co_return std::error_code{};
+    // Drop what went out from the front of the two buffers.
+    std::size_t skip = n;
+    for (auto& buf : bufs) {
+      const std::size_t k = std::min(skip, buf.size());
+      buf += k;
+      skip -= k;
+    }
+    ec.clear();
+    co_await s.async_wait_writable(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
+      ec = asio::error::operation_aborted;
+    if (ec) co_return d.fired_or(ec);
+  }
+}
+
+namespace {
+
+// The next block of a file or source body into `data` (room for `block` bytes); 0 at the end.
+asio::awaitable<std::error_code> next_block(const outgoing_body& body, std::uint64_t sent, char* data,
+                                            std::size_t block, std::size_t& n) {
+  n = 0;
+  if (body.fd >= 0) {
+    if (sent == *body.length) co_return std::error_code{};
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(block, *body.length - sent));
+    const auto r = ::pread(body.fd, data, want, static_cast<off_t>(sent));
+    if (r < 0) co_return std::error_code(errno, std::system_category());
+    if (r == 0) co_return make_error_code(error::invalid_request);  // the file shrank while we sent it
+    n = static_cast<std::size_t>(r);
+    co_return std::error_code{};
+  }
+  // The source is user code: what it throws ends the exchange with a code, never by unwinding.
+  std::exception_ptr thrown;
+  try {
+    n = co_await (*body.source)(std::span<char>(data, block));
+  } catch (...) {
+    thrown = std::current_exception();
+  }
+  if (thrown) {
+    if (body.thrown != nullptr) *body.thrown = std::move(thrown);
+    co_return make_error_code(error::callback_threw);
+  }
+  if (was_cancelled(co_await asio::this_coro::cancellation_state)) co_return asio::error::operation_aborted;
+  if (n > block) co_return make_error_code(error::invalid_request);
+  if (body.length && sent + n > *body.length) co_return make_error_code(error::invalid_request);
+  if (n == 0 && body.length && sent != *body.length) co_return make_error_code(error::invalid_request);
+  co_return std::error_code{};
+}
+
+}  // namespace
+
+asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, client_counters& counters,
+                                           const outgoing_body& body) {
+  if (body.in_memory()) {
+    const auto ec = co_await write_all(s, d, body.data, {});
+    if (!ec) counters.bytes_sent.add(body.data.size());
+    co_return ec;
+  }
+  // Files and sources go out in blocks through one buffer per exchange (uploads are rare next to
+  // requests, so it is allocated here rather than kept per connection). Room is left around each block
+  // for chunk framing, so a chunk is one write.
+  constexpr std::size_t block = 64 * 1024;
+  auto buf = std::make_unique<char[]>(http1::chunk_header_room + block + http1::chunk_trailer_room);
+  char* const data = buf.get() + http1::chunk_header_room;
+  for (std::uint64_t sent = 0;;) {
+    std::size_t n = 0;
+    if (auto ec = co_await next_block(body, sent, data, block, n)) co_return ec;
+    if (n == 0) {
+      if (!body.chunked) co_return std::error_code{};
+      const auto ec = co_await write_all(s, d, http1::last_chunk, {});
+      if (!ec) counters.bytes_sent.add(http1::last_chunk.size());
+      co_return ec;
+    }
+    const std::string_view piece = body.chunked ? http1::frame_chunk(data, n) : std::string_view(data, n);
+    if (const auto ec = co_await write_all(s, d, piece, {})) co_return ec;
+    counters.bytes_sent.add(piece.size());
+    sent += n;
+  }
+}
+
+}  // namespace sentinel::detail

@@ -1,0 +1,28 @@
+// sentinel: writing a request: the head (with an in-memory body in the same write), and file or source
+// bodies in blocks, framed as chunks when their length is unknown.
+#pragma once
+
+#include "http1/exchange_types.hpp"
+#include "transport/counters.hpp"
+#include "transport/deadlines.hpp"
+#include "transport/stream.hpp"
+
+#include <asio/awaitable.hpp>
+
+#include <string_view>
+#include <system_error>
+
+namespace sentinel::detail {
+
+/// Writes `a` then `b` (either may be empty) completely. One non-blocking write nearly always takes a
+/// whole request; only a remainder waits. A deadline that passed shows as its own error.
+asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
+                                           std::string_view b);
+
+/// Sends a file or source body (or an in-memory one held back for 100 Continue), counting bytes_sent.
+/// A source that produces more or fewer bytes than it announced, or a file that shrinks, fails with
+/// invalid_request; a source that throws fails with callback_threw (its exception in *body.thrown).
+asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, client_counters& counters,
+                                           const outgoing_body& body);
+
+}  // namespace sentinel::detail

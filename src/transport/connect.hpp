@@ -1,0 +1,45 @@
+// sentinel: opening a stream: resolve (with the client's cache), connect to each address in turn within
+// its budget, the CONNECT tunnel through an HTTP proxy, and the TLS handshake (verification, SNI, the
+// ALPN list the caller asks for, resumption). Protocol-neutral: HTTP/1 connections use it today, HTTP/2
+// will use the same path with another ALPN list.
+#pragma once
+
+#include "transport/context.hpp"
+#include "transport/deadlines.hpp"
+#include "transport/stream.hpp"
+
+#include <sentinel/url.hpp>
+
+#include <asio/awaitable.hpp>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sentinel::detail {
+
+/// Where a connection goes: straight to the target origin, or through an HTTP proxy.
+struct route {
+  const url* target = nullptr;           // the origin the requests are for
+  const url* proxy = nullptr;            // connect here instead (http:// proxies only), or nullptr
+  bool tunnel = false;                   // through the proxy with CONNECT (for https:// targets)
+  std::string_view proxy_authorization;  // the Proxy-Authorization value, or empty
+};
+
+/// How to open one stream.
+struct connect_params {
+  clock::duration connect_timeout{};  // per address: TCP connect, then tunnel and TLS in what remains
+  std::string_view session_key;       // the TLS session cache key (the pool key of the connection)
+  std::span<const std::string_view> alpn;
+};
+
+/// Opens `s` along `r`. `d` carries the caller's total deadline in and gets the connect phase; `life`
+/// owns the caller (for the deadline timer). On failure `s` is closed and the error says why:
+/// resolve_timeout / connect_timeout / request_timeout, the resolver's or the socket's error,
+/// proxy_error, a certificate_* or tls error, operation_aborted when cancelled.
+asio::awaitable<std::error_code> connect(connection_context& ctx, const route& r, const connect_params& p,
+                                         stream& s, deadline_set& d, std::weak_ptr<void> life);
+
+}  // namespace sentinel::detail

@@ -1,0 +1,126 @@
+// sentinel: the in-memory pipe. See memory_stream.hpp.
+#include "transport/memory_stream.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sentinel::detail {
+
+std::pair<memory_stream, memory_stream> make_memory_pipe(const asio::any_io_executor& ex) {
+  auto st = std::make_shared<memory_pipe_detail::state>(ex);
+  return {memory_stream(st, 0), memory_stream(st, 1)};
+}
+
+std::size_t memory_stream::read_some(asio::mutable_buffer b, std::error_code& ec) {
+  ec.clear();
+  auto& d = in();
+  if (!st_->open[side_]) {
+    ec = asio::error::bad_descriptor;
+    return 0;
+  }
+  if (d.error) {
+    ec = d.error;
+    return 0;
+  }
+  if (d.passed >= d.fail_after) {
+    d.error = d.fail_with;
+    ec = d.error;
+    return 0;
+  }
+  if (d.available() > 0) {
+    std::size_t n = std::min({b.size(), d.available(), d.fail_after - d.passed});
+    if (d.read_limit != 0) n = std::min(n, d.read_limit);
+    if (n == 0) return 0;  // an empty buffer reads nothing, as recv() does
+    std::memcpy(b.data(), d.bytes.data() + d.head, n);
+    d.head += n;
+    d.passed += n;
+    if (d.head == d.bytes.size()) {
+      d.bytes.clear();
+      d.head = 0;
+    }
+    d.writable.notify();
+    return n;
+  }
+  ec = d.eof ? std::error_code(asio::error::eof) : std::error_code(asio::error::would_block);
+  return 0;
+}
+
+std::size_t memory_stream::write_one(asio::const_buffer b, std::error_code& ec) {
+  ec.clear();
+  auto& d = out();
+  const int peer = 1 - side_;
+  if (!st_->open[side_]) {
+    ec = asio::error::bad_descriptor;
+    return 0;
+  }
+  if (d.error == asio::error::connection_reset) {
+    ec = asio::error::connection_reset;
+    return 0;
+  }
+  if (!st_->open[peer] || d.eof) {
+    ec = asio::error::broken_pipe;
+    return 0;
+  }
+  if (st_->written[side_] >= st_->write_fail_after[side_]) {
+    ec = st_->write_fail_with[side_];
+    return 0;
+  }
+  const std::size_t room = d.capacity == 0 ? b.size() : d.capacity - std::min(d.capacity, d.available());
+  const std::size_t n = std::min({b.size(), room, st_->write_fail_after[side_] - st_->written[side_]});
+  if (n == 0) {
+    ec = asio::error::would_block;
+    return 0;
+  }
+  d.bytes.append(static_cast<const char*>(b.data()), n);
+  st_->written[side_] += n;
+  d.readable.notify();
+  return n;
+}
+
+void memory_stream::shutdown_send() {
+  out().eof = true;
+  out().readable.notify();
+}
+
+void memory_stream::close() noexcept {
+  if (!st_ || !st_->open[side_]) return;
+  st_->open[side_] = false;
+  out().eof = true;
+  out().readable.notify();  // the peer reads what is left, then EOF
+  in().writable.notify();   // the peer's blocked writes fail with broken_pipe
+  cancel();
+}
+
+void memory_stream::reset() noexcept {
+  if (!st_) return;
+  for (auto* d : {&in(), &out()}) {
+    d->bytes.clear();
+    d->head = 0;
+    d->error = asio::error::connection_reset;
+    d->readable.notify();
+    d->writable.notify();
+  }
+  if (st_->open[side_]) {
+    st_->open[side_] = false;
+    cancel();
+  }
+}
+
+void memory_stream::cancel() noexcept {
+  if (!st_) return;
+  in().readable.cancel();
+  out().writable.cancel();
+}
+
+void memory_stream::fail_reads_after(std::size_t n, std::error_code ec) noexcept {
+  auto& d = in();
+  d.fail_after = d.passed + n;
+  d.fail_with = ec;
+}
+
+void memory_stream::fail_writes_after(std::size_t n, std::error_code ec) noexcept {
+  st_->write_fail_after[side_] = st_->written[side_] + n;
+  st_->write_fail_with[side_] = ec;
+}
+
+}  // namespace sentinel::detail

@@ -1,0 +1,106 @@
+// sentinel: the stream under a connection: TCP, TLS over TCP, or an in-memory pipe (the transport seam).
+//
+// A connection reads and writes through this one type and never asks which it is, except for one
+// choice: TCP and memory streams are read the reactor way (wait for readability, then a non-blocking
+// read into the client's shared buffer: zero bytes of buffer per idle connection), while TLS is read
+// with async_read_some into a buffer of the connection's own, because OpenSSL buffers internally and
+// readiness of the socket says nothing about readiness of the TLS stream. A closed set of three, switched
+// on a tag rather than behind virtual functions, so that each wait is the socket's own operation: no
+// extra coroutine frame or allocation per read on the hot path.
+#pragma once
+
+#include "transport/memory_stream.hpp"
+#include "transport/tls.hpp"
+
+#include <sentinel/url.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
+
+#include <array>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sentinel::detail {
+
+using tcp = asio::ip::tcp;
+
+class stream {
+ public:
+  enum class kind { tcp, tls, memory };
+
+  explicit stream(const asio::any_io_executor& ex) : tcp_(ex) {}
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  kind type() const noexcept { return kind_; }
+  bool is_tls() const noexcept { return kind_ == kind::tls; }
+  bool is_open() const noexcept;
+  /// True for TCP and memory: read with async_wait_readable() + try_read(). False for TLS: read with
+  /// tls()->async_read_some().
+  bool reads_by_readiness() const noexcept { return kind_ != kind::tls; }
+
+  // --- setting up (transport::connect) --------------------------------------------------------------------
+  /// The TCP socket (under TLS when TLS is on). Only for TCP and TLS streams.
+  tcp::socket& socket() noexcept { return tls_ ? tls_->next_layer() : tcp_; }
+  /// Makes this a memory stream over `end` (tests and benchmarks; see transport::connector).
+  void attach(memory_stream end) noexcept;
+  /// Wraps the connected TCP socket in TLS for `u` (tls_context::prepare). The handshake is the caller's.
+  std::error_code start_tls(tls_context& ctx, const url& u, const std::string& session_key,
+                            std::span<const std::string_view> alpn);
+  asio::ssl::stream<tcp::socket>* tls() noexcept { return tls_.get(); }
+
+  // --- reading and writing (TCP and memory) -------------------------------------------------------------
+  /// A non-blocking read: would_block when nothing is there.
+  std::size_t try_read(asio::mutable_buffer b, std::error_code& ec);
+  /// A non-blocking write of as much as fits: would_block when nothing did.
+  std::size_t try_write(const std::array<asio::const_buffer, 2>& bufs, std::error_code& ec);
+
+  template <class Token>
+  auto async_wait_readable(Token&& token) {
+    return async_wait(true, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_wait_writable(Token&& token) {
+    return async_wait(false, std::forward<Token>(token));
+  }
+
+  /// Cancels pending operations (they complete with operation_aborted) without closing.
+  void cancel() noexcept;
+  /// Closes now (no TLS close_notify). Pending operations complete with operation_aborted.
+  void close() noexcept;
+  /// For an idle connection: false when the peer has closed it (readable EOF), reset it, or sent
+  /// unsolicited bytes; true when it looks alive.
+  bool idle_check() noexcept;
+  /// TCP_NODELAY and non-blocking mode on a freshly connected socket.
+  std::error_code prepare_socket() noexcept;
+
+ private:
+  template <class Token>
+  auto async_wait(bool read, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [this, read](auto handler) {
+          if (kind_ == kind::memory) {
+            if (read)
+              mem_.async_wait_readable(std::move(handler));
+            else
+              mem_.async_wait_writable(std::move(handler));
+          } else {
+            socket().async_wait(read ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(handler));
+          }
+        },
+        token);
+  }
+
+  kind kind_ = kind::tcp;
+  tcp::socket tcp_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+  memory_stream mem_;
+};
+
+}  // namespace sentinel::detail
