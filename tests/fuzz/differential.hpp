@@ -20,8 +20,6 @@ using sentinel::fuzz::field;
 
 // ---- one normalized view of a parsed message, for both parsers
 // ---------------------------------------------
-// ---- one normalized view of a parsed message, for both parsers
-// ---------------------------------------------
 enum class framing { none, length, chunked, eof };
 
 inline const char* framing_name(framing f) {
@@ -66,6 +64,7 @@ struct diff_case {
   std::string_view wire;
   result ours;
   result theirs;
+  int kind_pattern = 0;  // the request kinds, for rules that re-run a parser
 
   bool only_ours_rejects() const { return ours.error && (!theirs.error || theirs.error_at > ours.error_at); }
   bool only_theirs_rejects() const {
@@ -99,7 +98,7 @@ struct acceptance {
 const std::vector<normalization>& normalizations();
 const std::vector<acceptance>& acceptances();
 
-/// libhttp-parser's view of `wire` (differential_test.cpp).
+/// libhttp-parser's view of `wire` (differential_test.cpp); some rules re-run it on a rewritten wire.
 result run_theirs(std::string_view wire, int kind_pattern);
 /// The first difference between the two results, or nullopt when they agree.
 std::optional<std::string> first_difference(const result& ours, const result& theirs);

@@ -9,8 +9,8 @@
 // Per message (1xx included, keep-alive responses in order) we compare: accept/reject, status, version,
 // fields (names and values), body bytes, trailers, keep-alive, and the framing where ours has one. A
 // disagreement fails the test unless the allow-list (differential_rules.cpp) explains it. Each entry is
-// either a normalization (the parsers agree on the message but report it differently, e.g. trailing OWS in
-// a value) or an acceptance rule (one parser rejects what the other accepts, for a documented reason).
+// either a normalization (the parsers agree on the message but report it differently, e.g. trailing OWS in a
+// value) or an acceptance rule (one parser rejects what the other accepts, for a documented reason).
 // DIFFERENTIAL.md gives every entry's RFC 9110/9112 section and says which parser is right.
 #include "differential.hpp"
 
@@ -372,7 +372,7 @@ TEST_CASE("differential: our response parser against libhttp-parser on the fuzz 
       ++skipped;
       continue;
     }
-    diff_case c{f.wire, run_ours(f.wire, f.kind_pattern), run_theirs(f.wire, f.kind_pattern)};
+    diff_case c{f.wire, run_ours(f.wire, f.kind_pattern), run_theirs(f.wire, f.kind_pattern), f.kind_pattern};
     if (!first_difference(c.ours, c.theirs)) {
       ++agree;
       continue;
@@ -385,7 +385,7 @@ TEST_CASE("differential: our response parser against libhttp-parser on the fuzz 
     }
     bool explained = !first_difference(ours, theirs);
     if (!explained) {
-      const diff_case normalized{f.wire, ours, theirs};
+      const diff_case normalized{f.wire, ours, theirs, f.kind_pattern};
       for (const acceptance& a : acceptances())
         if (a.explains(normalized)) {
           rules.push_back(a.id);

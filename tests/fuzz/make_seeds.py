@@ -84,6 +84,17 @@ RESPONSE = [
     ("status-099", mode(), b"HTTP/1.1 099 Low\r\n\r\n"),
     ("bare-lf-head", mode(), b"HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
     ("bare-lf-field", mode(), OK + b"A: b\nContent-Length: 0\r\n\r\n"),
+    # RFC 9112 §2.2: a bare LF ends a line anywhere (accepted); a CR anywhere but before an LF is refused.
+    ("lf-only-cl", mode(split=2), b"HTTP/1.1 200 OK\nContent-Length: 5\nX-A: b\n\nhello"),
+    ("lf-only-pipeline", mode(split=4), b"HTTP/1.1 200 OK\nContent-Length: 1\n\nxHTTP/1.1 204 No Content\n\n"
+     + OK + b"Content-Length: 0\r\n\r\n"),
+    ("mixed-line-ends", mode(split=5), b"HTTP/1.1 200 OK\nA: 1\r\nB: 2\nContent-Length: 2\r\n\nok"),
+    ("lf-obs-fold", mode(split=2), OK + b"X: a\n b\n\tc\nContent-Length: 0\n\n"),
+    ("lf-100-continue", mode(split=2), b"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+    ("lf-only-chunked", mode(split=3), b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n6;x=1\n world\n"
+     b"0\nX-T: 1\n\n"),
+    ("bare-cr-as-empty-line", mode(), OK + b"Content-Length: 0\r\n\rX: y\r\n\r\n"),
+    ("cr-cr-lf", mode(), OK + b"X: a\r\r\nContent-Length: 0\r\n\r\n"),
     ("space-before-colon", mode(), OK + b"Content-Length : 0\r\n\r\n"),
     ("empty-value-ows", mode(), OK + b"X-Empty:\r\nX-Ows: \t v a l \t\r\nContent-Length: 0\r\n\r\n"),
     ("tchar-names", mode(), OK + b"x-!#$%&'*+.^_`|~09AZaz: v\r\nContent-Length: 0\r\n\r\n"),
@@ -141,6 +152,10 @@ CHUNKED = [
     ("data-no-crlf", mode(), b"5\r\nhelloXY0\r\n\r\n"),
     ("data-cr-only", mode(), b"5\r\nhello\rX0\r\n\r\n"),
     ("data-bare-lf", mode(), b"5\r\nhello\n0\r\n\r\n"),
+    ("data-cr-cr-lf", mode(), b"5\r\nhello\r\r\n0\r\n\r\n"),
+    ("lf-everywhere", mode(split=2), b"5\nhello\n0\nX: y\n\n"),
+    ("last-chunk-lf", mode(), b"5\r\nhello\r\n0\n\r\n"),
+    ("trailers-lf-end", mode(), b"0\r\nX: y\r\n\n"),
     ("truncated-data", mode(), b"5\r\nhel"),
     ("truncated-size", mode(), b"5\r\nhello\r\n1"),
     ("truncated-before-last", mode(), b"5\r\nhello\r\n"),
