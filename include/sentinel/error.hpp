@@ -26,7 +26,7 @@ enum class error {
   bad_content_length,       ///< Content-Length is not a decimal number, or overflows.
   multiple_content_length,  ///< Several Content-Length values that disagree.
   bad_transfer_encoding,    ///< Transfer-Encoding lists a coding after chunked, or one we cannot frame.
-  bad_chunk,                ///< A chunk-size line or the CRLF after chunk data is malformed.
+  bad_chunk,                ///< A chunk-size line, chunk extension or chunk-data line end is malformed.
   unexpected_eof,           ///< The connection closed in the middle of a response (a truncated body).
   empty_reply,              ///< The connection closed before any byte of the response arrived.
   unexpected_response,      ///< Bytes arrived while no request was outstanding (or a 101 we did not ask for).

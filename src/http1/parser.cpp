@@ -317,7 +317,7 @@ error response_parser::frame_head() noexcept {
 
 // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF (RFC 9112 §7.1), the line ends as in §2.2 (LF or
 // CRLF). Consumes one complete chunk-size line, or nothing. The whole line, its line end included, counts
-// toward max_chunk_line_bytes: extensions are ignored but must not make us buffer without bound.
+// toward max_chunk_line_bytes: extensions carry nothing we use, but must not make us buffer without bound.
 std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size, error& e) noexcept {
   const std::size_t limit = limits_.max_chunk_line_bytes;
   const std::size_t end = std::min(size, limit);
@@ -343,12 +343,9 @@ std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size
     }
     v = v << 4 | static_cast<unsigned>(d);
   }
-  std::size_t j = i;
-  while (j < n && is_ows(data[j]))
-    ++j;
-  const bool ext_ok = j == n ? j == i  // BWS is allowed only before ";"
-                             : data[j] == ';' && all_text(data + j + 1, data + n);
-  if (i == 0 || !ext_ok) {
+  // Extensions are parsed to the grammar (§7.1.1), not skipped to the line end: a quote left open, a CTL or
+  // a bare CR in them is where two parsers could disagree about where the chunk data starts.
+  if (i == 0 || !is_chunk_ext(data + i, data + n)) {
     e = error::bad_chunk;
     return 0;
   }

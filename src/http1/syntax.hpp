@@ -10,9 +10,9 @@
 namespace sentinel::http1::syntax {
 
 // ---- byte classes ---------------------------------------------------------------------------------------
-inline constexpr std::uint8_t k_tchar = 1;  // token character (RFC 9110 §5.6.2): field names
+inline constexpr std::uint8_t k_tchar = 1;  // token character (RFC 9110 §5.6.2): field names, chunk-ext names
 inline constexpr std::uint8_t k_text = 2;   // HTAB / SP / VCHAR / obs-text: field values (RFC 9110 §5.5),
-                                            // the reason phrase (RFC 9112 §4), chunk extensions
+                                            // the reason phrase (RFC 9112 §4), quoted-string content
 
 constexpr std::array<std::uint8_t, 256> make_classes() noexcept {
   std::array<std::uint8_t, 256> t{};
@@ -102,6 +102,44 @@ inline int hex_value(char c) noexcept {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE, qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E /
+// obs-text, quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) (RFC 9110 §5.6.4). `p` is at the opening
+// DQUOTE. Returns the position after the closing DQUOTE, or nullptr when the string is unbalanced or holds a
+// byte it may not (a CTL, a bare CR).
+inline const char* skip_quoted_string(const char* p, const char* end) noexcept {
+  for (++p; p != end; ++p) {
+    if (*p == '"') return p + 1;
+    if (*p == '\\' && ++p == end) return nullptr;
+    if (!is_text(*p)) return nullptr;  // is_text covers qdtext and the quoted-pair's second byte
+  }
+  return nullptr;
+}
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), chunk-ext-name = token,
+// chunk-ext-val = token / quoted-string (RFC 9112 §7.1.1; BWS is OWS, RFC 9110 §5.6.3). True when all of
+// [p, end) is a chunk-ext. Whitespace is only allowed where BWS is: a line that ends in whitespace, or has
+// it between a chunk-size and anything but ";", does not match.
+inline bool is_chunk_ext(const char* p, const char* end) noexcept {
+  while (p != end) {
+    p = skip_ows(p, end);
+    if (p == end || *p != ';') return false;
+    const char* const name = skip_ows(p + 1, end);
+    p = skip_token(name, end);
+    if (p == name) return false;  // an empty name: ";" alone, ";=v", "; ;"
+    const char* const eq = skip_ows(p, end);
+    if (eq == end || *eq != '=') continue;  // a name without a value
+    const char* const value = skip_ows(eq + 1, end);
+    if (value != end && *value == '"') {
+      p = skip_quoted_string(value, end);
+      if (p == nullptr) return false;
+    } else {
+      p = skip_token(value, end);
+      if (p == value) return false;  // "a=" with nothing after it
+    }
+  }
+  return true;
 }
 
 }  // namespace sentinel::http1::syntax

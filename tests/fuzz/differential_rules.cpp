@@ -4,6 +4,7 @@
 #include "differential.hpp"
 
 #include <algorithm>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +54,21 @@ std::string with_crlf_line_ends(std::string_view wire) {
     out += wire[i];
   }
   return out;
+}
+
+// RFC 9112 §7.1.1 chunk-ext, RFC 9110 §5.6.2 token, §5.6.4 quoted-string, as a regex (written apart from
+// the parser's hand-written matcher, so each checks the other). std::regex works on char, which is signed
+// here, so obs-text (0x80-0xff, allowed only inside quoted-strings) is first mapped to DEL, which is
+// allowed nowhere: an extension that holds a real DEL is off the grammar before the regex runs.
+bool matches_chunk_ext_grammar(std::string_view ext) {
+  if (ext.find('\x7f') != std::string_view::npos) return false;
+  std::string s(ext);
+  for (char& ch : s)
+    if (static_cast<unsigned char>(ch) >= 0x80) ch = '\x7f';
+  static const std::regex grammar(
+      R"(^(?:[ \t]*;[ \t]*[-!#$%&'*+.^_`|~0-9A-Za-z]+)"
+      R"((?:[ \t]*=[ \t]*(?:[-!#$%&'*+.^_`|~0-9A-Za-z]+|"(?:[\t !#-\[\]-~\x7f]|\\[\t -~\x7f])*"))?)*$)");
+  return std::regex_match(s, grammar);
 }
 
 bool has_field(const message& m, std::string_view lower_name) {
@@ -282,30 +298,21 @@ const std::vector<acceptance>& acceptances() {
          return c.only_ours_rejects() && c.ours_failed_with(error::bad_chunk) && !b.empty() &&
                 b.size() <= 2 && b != "\r" && b.back() != '\n';
        }},
-      // RFC 9112 §7.1.1: chunk-ext-name is a token, chunk-ext-val a token or quoted-string: no CTLs.
-      {"ctl-in-chunk-extension",
-       [](const diff_case& c) {
-         const std::string_view b = c.ours_error_bytes();
-         const std::size_t semi = b.find(';');
-         if (!c.only_ours_rejects() || !c.ours_failed_with(error::bad_chunk) ||
-             semi == std::string_view::npos)
-           return false;
-         const std::string_view ext = b.substr(semi, b.size() - semi - (b.ends_with("\r\n") ? 2 : 0));
-         return std::any_of(ext.begin(), ext.end(), is_ctl);
-       }},
-      // RFC 9112 §7.1: whitespace after chunk-size is allowed only as BWS before ";" (chunk-ext).
-      // http_parser accepts "5 \r\n".
-      {"whitespace-after-chunk-size",
+      // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), a name a
+      // token, a value a token or a quoted-string. Ours parses extensions to that grammar; http_parser skips
+      // them to the line end. Checked here against an independent regex of the grammar, so this rule
+      // explains a rejection only when the extension really is off the grammar (a CTL, a bare CR, obs-text
+      // in a name, an unbalanced quote, trailing whitespace, whitespace after the size without ";", ...).
+      {"chunk-extension-grammar",
        [](const diff_case& c) {
          std::string_view b = c.ours_error_bytes();
-         if (!c.only_ours_rejects() || !c.ours_failed_with(error::bad_chunk) || !b.ends_with("\r\n"))
+         if (!c.only_ours_rejects() || !c.ours_failed_with(error::bad_chunk) || !b.ends_with("\n"))
            return false;
-         b.remove_suffix(2);
+         b.remove_suffix(b.ends_with("\r\n") ? 2 : 1);
          std::size_t i = 0;
          while (i < b.size() && is_hex(b[i]))
            ++i;
-         return i > 0 && i < b.size() &&
-                std::all_of(b.begin() + static_cast<std::ptrdiff_t>(i), b.end(), is_ows);
+         return i > 0 && !matches_chunk_ext_grammar(b.substr(i));
        }},
       // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), and BWS
       // includes HTAB. http_parser rejects "0\t;x" (and some other BWS) with HPE_INVALID_CHUNK_SIZE.

@@ -3,8 +3,8 @@
 // connection_sim, which drives the parser exactly as a connection does over its read buffer.
 //
 // Three tables: realistic responses that must parse, errors that must be reported, and the RFC 9110/9112
-// decisions (one row per behaviour, with the clause it rests on: bare LF line ends, field syntax,
-// Transfer-Encoding and Content-Length).
+// decisions (one row per behaviour, with the clause it rests on: bare LF line ends, chunk extensions,
+// field syntax, Transfer-Encoding and Content-Length).
 #include "parser_driver.hpp"
 
 #include <catch2/catch.hpp>
@@ -755,6 +755,61 @@ std::vector<rfc_case> chunked_line_end_cases() {
   };
 }
 
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), name a token, value a token or a
+// quoted-string (§7.1.1, RFC 9110 §5.6.4). Parsed, not skipped: every deviation is bad_chunk.
+std::vector<rfc_case> chunk_ext_cases() {
+  const auto with = [](const std::string& line) { return chunked_head + line + "\r\nhello\r\n0\r\n\r\n"; };
+  const verdict hello{.fields = te_field, .framing = body_framing::chunked, .body = "hello"};
+  const verdict bad{error::bad_chunk};
+  return {
+      {"§7.1.1", "ext: a name alone", with("5;name"), hello},
+      {"§7.1.1", "ext: name=token", with("5;name=tok-en.1"), hello},
+      {"§7.1.1", "ext: several", with("5;a=b;c;d=e"), hello},
+      {"§7.1.1", "ext: BWS around ; and =", with("5 ; a = b ;c"), hello},
+      {"§7.1.1", "ext: HTAB as BWS", with("5\t;\ta\t=\tb"), hello},
+      {"§7.1.1", "ext: quoted-string with SP, ; and =", with("5;q=\"a b;c=d\""), hello},
+      {"§7.1.1", "ext: quoted-pairs for DQUOTE and backslash", with("5;q=\"a\\\"b\\\\c\""), hello},
+      {"§7.1.1", "ext: quoted-pair of HTAB", with("5;q=\"tab\\\tx\""), hello},
+      {"§7.1.1", "ext: empty quoted-string", with("5;q=\"\""), hello},
+      {"§7.1.1", "ext: obs-text in a quoted-string", with("5;q=\"caf\xc3\xa9\""), hello},
+      {"§7.1.1", "ext on the last chunk", chunked_head + "5\r\nhello\r\n0;done=\"yes\"\r\n\r\n", hello},
+      {"§7.1.1, §2.2", "ext with LF line ends", chunked_head + "5;q=\"x\"\nhello\n0\n\n", hello},
+      {"§7.1.1", "ext: unbalanced quote", with("5;q=\"abc"), bad},
+      {"§7.1.1", "ext: an escaped DQUOTE leaves the string open", with("5;q=\"abc\\\""), bad},
+      {"§7.1.1", "ext: backslash at the end of the line", with("5;q=\"abc\\"), bad},
+      {"§7.1.1", "ext: empty name", with("5;"), bad},
+      {"§7.1.1", "ext: empty name before =", with("5;=v"), bad},
+      {"§7.1.1", "ext: empty element between ;;", with("5;a;;b"), bad},
+      {"§7.1.1", "ext: empty value", with("5;a="), bad},
+      {"§7.1.1", "ext: value with SP", with("5;a=b c"), bad},
+      {"§7.1.1", "ext: value with a separator", with("5;a=b@c"), bad},
+      {"§7.1.1", "ext: name with a separator", with("5;a@b"), bad},
+      {"§7.1.1", "ext: obs-text in a name (accepted before as opaque)", with("5;\xff\xfe"), bad},
+      {"§7.1.1", "ext: CTL in a quoted-string", with("5;q=\"a\x01\""), bad},
+      {"§7.1.1, §2.2", "ext: bare CR in a quoted-string", with("5;q=\"a\rb\""), bad},
+      {"§7.1.1", "ext: DEL in a value", with("5;a=b\x7f"), bad},
+      {"§7.1.1", "ext: NUL in a name", with("5;a\0"s), bad},
+      {"§7.1.1", "ext: whitespace at the end", with("5;a=b "), bad},
+      {"§7.1.1", "ext: DQUOTE inside a token", with("5;a=b\"c\""), bad},
+      {"§7.1.1", "ext: text after a quoted-string", with("5;q=\"a\"b"), bad},
+      {"§7.1", "whitespace after chunk-size without ;", with("5 a"), bad},
+      {"§7.1.1", "ext on the last chunk, unbalanced", chunked_head + "5\r\nhello\r\n0;x=\"\r\n\r\n", bad},
+      // The whole line, quoted extension and CRLF included, counts toward max_chunk_line_bytes (16 here).
+      {"§7.1.1",
+       "ext: quoted, line exactly at the limit",
+       with("5;q=\"xxxxxxxx\""),
+       hello,
+       false,
+       {.max_chunk_line_bytes = 16}},
+      {"§7.1.1",
+       "ext: quoted, one byte over the limit",
+       with("5;q=\"xxxxxxxxx\""),
+       {error::chunk_line_too_long},
+       false,
+       {.max_chunk_line_bytes = 16}},
+  };
+}
+
 // Field syntax: obs-fold, whitespace before the colon, empty names (§5, §5.1, §5.2, RFC 9110 §5.1, §5.5).
 std::vector<rfc_case> field_cases() {
   const verdict bad{error::bad_header};
@@ -898,8 +953,8 @@ std::vector<rfc_case> content_length_cases() {
 
 std::vector<rfc_case> rfc_cases() {
   std::vector<rfc_case> all;
-  for (auto&& part : {line_end_cases(), chunked_line_end_cases(), field_cases(), transfer_encoding_cases(),
-                      content_length_cases()})
+  for (auto&& part : {line_end_cases(), chunked_line_end_cases(), chunk_ext_cases(), field_cases(),
+                      transfer_encoding_cases(), content_length_cases()})
     all.insert(all.end(), part.begin(), part.end());
   return all;
 }
