@@ -40,7 +40,8 @@ bool is_eof(const std::error_code& ec) noexcept {
 connection::connection(std::shared_ptr<client_core> core, std::string origin)
     : core_(std::move(core)), origin_(std::move(origin)), stream_(core_->ex), timer_(core_->ex) {
   const auto& l = core_->opts.limits;
-  parser_.set_limits({l.max_head_bytes, l.max_header_count, l.max_body_bytes, l.max_chunk_line_bytes});
+  parser_.set_limits({l.max_head_bytes, l.max_header_count, l.max_body_bytes, l.max_chunk_line_bytes,
+                      l.max_header_line_bytes});
   core_->pool.track(this);
 }
 

@@ -48,6 +48,7 @@ constexpr error_info error_table[] = {
     {"chunk_line_too_long", "chunk-size line exceeds limits.max_chunk_line_bytes"},
     {"too_many_redirects", "more redirects than redirect.max_redirects"},
     {"decoded_too_large", "decoded response body exceeds limits.max_decoded_bytes"},
+    {"header_line_too_long", "a line of the response head or trailers exceeds limits.max_header_line_bytes"},
     {"pool_timeout", "no connection became free within timeouts.pool_acquire"},
     {"resolve_timeout", "name resolution did not finish within timeouts.connect"},
     {"connect_timeout", "connect (and TLS handshake) did not finish within timeouts.connect"},
@@ -97,6 +98,7 @@ int condition_of(error e) noexcept {
     case error::chunk_line_too_long:
     case error::too_many_redirects:
     case error::decoded_too_large:
+    case error::header_line_too_long:
       return static_cast<int>(condition::limit_exceeded);
     case error::pool_timeout:
     case error::resolve_timeout:

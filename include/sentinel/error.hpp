@@ -41,6 +41,9 @@ enum class error {
   chunk_line_too_long,  ///< A chunk-size line (with extensions) exceeds `limits.max_chunk_line_bytes`.
   too_many_redirects,   ///< More than `redirect.max_redirects` redirects were followed.
   decoded_too_large,    ///< The decoded body exceeds `limits.max_decoded_bytes` (a decompression bomb).
+  /// One line of the head (the status line or a field line, obs-fold lines counted one by one) or of the
+  /// trailer block exceeds `limits.max_header_line_bytes`, its line end included.
+  header_line_too_long,
 
   // --- timeouts (each names its client_options timeout) --------------------------------------------------
   pool_timeout,      ///< No connection to the origin became free within `timeouts.pool_acquire`.

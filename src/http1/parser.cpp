@@ -35,16 +35,24 @@ inline char* content_end(char* line, char* lf) noexcept {
 }
 
 // Phase 1: finds the end of a block of lines that ends with an empty line (a head, or a trailer block, which
-// may be just the empty line). Searches only [scanned, min(size, limit)) and records how far it got, so a
-// re-call with more bytes costs only the new ones. Returns the block length including its final line end
-// and sets `final_line` to where its empty line starts, or returns 0 with `e` unset (need more) or set.
-std::size_t find_block_end(const char* data, std::size_t size, block_scan& s, std::size_t limit,
+// may be just the empty line). Searches only from where the last call stopped, so a re-call with more bytes
+// costs only the new ones, and never past either limit: the block (max_head_bytes, final line end included)
+// and each line in it (max_header_line_bytes, its line end included; 0 = no separate cap). A limit holds
+// even while the block is incomplete: a peer cannot make us buffer an endless head or line.
+// Returns the block length and sets `final_line` to where its empty line starts, or returns 0 with `e`
+// unset (need more) or set (header_too_large, header_line_too_long).
+std::size_t find_block_end(const char* data, std::size_t size, block_scan& s, const parser_limits& l,
                            std::size_t& final_line, error& e) noexcept {
-  const std::size_t end = std::min(size, limit);
-  std::size_t i = std::min(s.scanned, end);
-  while (i < end) {
-    const void* hit = std::memchr(data + i, '\n', end - i);
-    if (hit == nullptr) break;
+  const std::size_t block_end = std::min(size, l.max_head_bytes);
+  const std::size_t line_cap = l.max_header_line_bytes == 0 ? size : l.max_header_line_bytes;
+  std::size_t i = std::min(s.scanned, block_end);
+  for (;;) {
+    const std::size_t stop = std::min(block_end, s.line_start + std::min(line_cap, size - s.line_start));
+    const void* hit = i < stop ? std::memchr(data + i, '\n', stop - i) : nullptr;
+    if (hit == nullptr) {
+      i = std::max(i, stop);
+      break;
+    }
     const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
     const std::size_t start = s.line_start;
     i = s.line_start = lf + 1;
@@ -54,9 +62,12 @@ std::size_t find_block_end(const char* data, std::size_t size, block_scan& s, st
       return i;
     }
   }
-  s.scanned = end;
-  // The limit holds even while incomplete: a peer cannot make us buffer an endless head.
-  if (size >= limit) e = error::header_too_large;
+  s.scanned = i;
+  // On a tie the block's limit is named: it is the one a caller raises first.
+  if (size >= l.max_head_bytes && i == l.max_head_bytes)
+    e = error::header_too_large;
+  else if (l.max_header_line_bytes != 0 && i - s.line_start >= l.max_header_line_bytes)
+    e = error::header_line_too_long;
   return 0;
 }
 
@@ -229,7 +240,7 @@ std::size_t response_parser::parse_head(char* data, std::size_t size, std::error
     return fail(error::bad_status_line, ec);
   error e{};
   std::size_t final_line = 0;
-  const std::size_t len = find_block_end(data, size, scan_, limits_.max_head_bytes, final_line, e);
+  const std::size_t len = find_block_end(data, size, scan_, limits_, final_line, e);
   if (e != error{}) return fail(e, ec);
   if (len == 0) return 0;
 
@@ -368,7 +379,7 @@ std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size
 // head.
 std::size_t response_parser::parse_trailers(char* data, std::size_t size, error& e) {
   std::size_t final_line = 0;
-  const std::size_t len = find_block_end(data, size, scan_, limits_.max_head_bytes, final_line, e);
+  const std::size_t len = find_block_end(data, size, scan_, limits_, final_line, e);
   if (len == 0) return 0;
   trailers_.clear();
   e = parse_fields(data, data + final_line, trailers_, limits_.max_header_count);

@@ -29,12 +29,13 @@ struct parser_limits {
   std::size_t max_header_count = 100;      // also the trailer field count
   std::size_t max_body_bytes = 0;          // 0 = unlimited
   std::size_t max_chunk_line_bytes = 4096;
+  std::size_t max_header_line_bytes = 64 * 1024;  // one status, field or trailer line; 0 = no separate cap
 };
 
 /// How far phase 1 has searched a head or trailer block (offsets from the block's first byte).
 struct block_scan {
   std::size_t scanned = 0;     // bytes already searched for LF
-  std::size_t line_start = 0;  // where the line being searched starts
+  std::size_t line_start = 0;  // where the line being searched starts (for max_header_line_bytes)
 };
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
@@ -84,9 +85,10 @@ struct response_head {
 /// fold's leading whitespace are overwritten with SP, as RFC 9112 §5.2 asks of user agents; that is why
 /// `data` is mutable.
 ///
-/// Errors (all final): header_too_large, too_many_headers, bad_status_line, bad_header,
-/// bad_content_length, multiple_content_length, bad_transfer_encoding, body_too_large (a Content-Length
-/// above the limit fails at the head), bad_chunk, chunk_line_too_long, unexpected_eof (on_eof mid-body).
+/// Errors (all final): header_too_large, header_line_too_long, too_many_headers, bad_status_line,
+/// bad_header, bad_content_length, multiple_content_length, bad_transfer_encoding, body_too_large (a
+/// Content-Length above the limit fails at the head), bad_chunk, chunk_line_too_long, unexpected_eof
+/// (on_eof mid-body).
 class response_parser {
  public:
   explicit response_parser(parser_limits limits = {}) : limits_(limits) {}

@@ -46,6 +46,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::chunk_line_too_long, 56},
       {error::too_many_redirects, 47},
       {error::decoded_too_large, 63},
+      {error::header_line_too_long, 100},
       {error::pool_timeout, 28},
       {error::resolve_timeout, 28},
       {error::connect_timeout, 28},

@@ -328,12 +328,13 @@ const std::vector<acceptance>& acceptances() {
            }
          return false;
        }},
-      // Our documented limits (parser_limits defaults: 64 KiB head, 100 fields, 4 KiB chunk-size line).
+      // Our documented limits (parser_limits defaults: 64 KiB head and line, 100 fields, 4 KiB chunk line).
       {"our-limits",
        [](const diff_case& c) {
-         return c.only_ours_rejects() &&
-                (c.ours_failed_with(error::header_too_large) || c.ours_failed_with(error::too_many_headers) ||
-                 c.ours_failed_with(error::chunk_line_too_long));
+         return c.only_ours_rejects() && (c.ours_failed_with(error::header_too_large) ||
+                                          c.ours_failed_with(error::header_line_too_long) ||
+                                          c.ours_failed_with(error::too_many_headers) ||
+                                          c.ours_failed_with(error::chunk_line_too_long));
        }},
   };
   return list;

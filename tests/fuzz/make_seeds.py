@@ -10,7 +10,7 @@ Response and chunked inputs start with the mode byte of response_driver.hpp's de
   bits 2-4 piecewise split: 0 none, 1 two pieces, 2 byte by byte, 3 fixed 1..16, 4 random 1..64,
            5 random 1..8, 6 three pieces, 7 random 1..512
   bits 5-6 limits: 0 defaults, 1 tiny (head 64, 3 fields, body 16, chunk line 8),
-           2 small (256, 8, 256, 24), 3 (1024, 20, 64, 64)
+           2 small (256, 8, 256, 24, header line 48), 3 (1024, 20, 64, 64, header line 128)
   bit 7    the peer does NOT close after the last byte
 """
 import os
@@ -102,6 +102,12 @@ RESPONSE = [
     ("cr-in-value", mode(), OK + b"X: a\rb\r\nContent-Length: 0\r\n\r\n"),
     ("many-fields-tiny", mode(limits=TINY), OK + b"A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"),
     ("head-over-tiny", mode(limits=TINY, split=3), OK + b"X-Pad: " + b"p" * 60 + b"\r\n\r\n"),
+    ("line-at-small", mode(limits=SMALL, split=4), OK + b"X-Line: " + b"l" * 38 + b"\r\nContent-Length: 0\r\n\r\n"),
+    ("line-over-small", mode(limits=SMALL, split=4), OK + b"X-Line: " + b"l" * 39 + b"\r\nContent-Length: 0\r\n\r\n"),
+    ("status-line-over-small", mode(limits=SMALL), b"HTTP/1.1 200 " + b"r" * 40 + b"\n\n"),
+    ("trailer-line-over-medium", mode(limits=MEDIUM, split=5), OK + TE + b"\r\n0\r\nT: " + b"t" * 130 + b"\r\n\r\n"),
+    ("fold-lines-under-small", mode(limits=SMALL, split=2), OK + b"X: " + b"a" * 40 + b"\r\n " + b"b" * 40
+     + b"\r\nContent-Length: 0\r\n\r\n"),
     ("cl-over-tiny", mode(limits=TINY), OK + b"Content-Length: 17\r\n\r\n" + b"b" * 17),
     ("chunked-over-tiny", mode(limits=TINY, split=4), OK + TE + b"\r\n8\r\n12345678\r\n9\r\n123456789\r\n0\r\n\r\n"),
     ("until-close-over-medium", mode(limits=MEDIUM, split=5), b"HTTP/1.1 200 OK\r\n\r\n" + b"z" * 70),

@@ -81,6 +81,69 @@ TEST_CASE("parser: max_head_bytes counts the whole head, CRLFCRLF included", "[p
   }
 }
 
+TEST_CASE("parser: max_header_line_bytes counts one line, its line end included", "[parser]") {
+  const std::size_t limit = 64;
+  const parser_limits at_limit{.max_header_line_bytes = limit};
+  const parser_limits below{.max_header_line_bytes = limit - 1};
+  // A field line of exactly `limit` bytes with the line end `eol`.
+  const auto field_line = [&](std::string_view eol) {
+    return "X-Line: " + std::string(limit - 8 - eol.size(), 'l') + std::string(eol);
+  };
+  const std::string ok = "HTTP/1.1 200 OK\r\n";
+  for (const std::string_view eol : {"\r\n", "\n"}) {
+    INFO("line end of " << eol.size() << " byte(s)");
+    const std::string line = field_line(eol);
+    REQUIRE(line.size() == limit);
+    const std::string wire = ok + line + "Content-Length: 0\r\n\r\n";
+    const outcome o = feed_all(wire, at_limit);
+    CHECK(o.done);
+    REQUIRE(o.head);
+    CHECK(o.head->fields[0].value.size() == limit - 8 - eol.size());
+    CHECK(feed_all(wire, below).ec == error::header_line_too_long);
+  }
+  SECTION("the status line and trailer lines too") {
+    const std::string status = "HTTP/1.1 200 " + std::string(limit - 15, 'r') + "\r\n";
+    REQUIRE(status.size() == limit);
+    CHECK(feed_all(status + "Content-Length: 0\r\n\r\n", at_limit).done);
+    CHECK(feed_all(status + "Content-Length: 0\r\n\r\n", below).ec == error::header_line_too_long);
+    const std::string trailers = ok + "Transfer-Encoding: chunked\r\n\r\n0\r\n" + field_line("\r\n") + "\r\n";
+    const outcome t = feed_all(trailers, at_limit);
+    CHECK(t.done);
+    CHECK(t.trailers.size() == 1);
+    CHECK(feed_all(trailers, below).ec == error::header_line_too_long);
+  }
+  SECTION("obs-fold lines count one by one") {
+    const std::string wire = ok + field_line("\r\n") + " " + std::string(limit - 3, 'f') + "\r\n\r\n";
+    const outcome o = feed_all(wire, at_limit, true);
+    CHECK(o.done);
+    REQUIRE(o.head);
+    CHECK(o.head->fields[0].value.size() > limit);  // one field, longer than any of its lines
+  }
+  SECTION("an incomplete line fails as soon as it reaches the limit") {
+    std::string buf = ok + "X: " + std::string(limit, 'x');
+    response_parser p(at_limit);
+    p.reset();
+    std::error_code ec;
+    CHECK(p.parse_head(buf.data(), ok.size() + limit - 1, ec) == 0);
+    CHECK_FALSE(ec);
+    CHECK(p.parse_head(buf.data(), ok.size() + limit, ec) == 0);
+    CHECK(ec == error::header_line_too_long);
+  }
+  SECTION("0: no cap of its own, max_head_bytes still applies") {
+    const std::string wire = ok + "X: " + std::string(1000, 'x') + "\r\n\r\n";
+    CHECK(feed_all(wire, {.max_head_bytes = 2048, .max_header_line_bytes = 0}, true).done);
+    CHECK(feed_all(wire, {.max_head_bytes = 1000, .max_header_line_bytes = 0}, true).ec ==
+          error::header_too_large);
+  }
+  SECTION("when both limits are reached at the same byte, the head's is named") {
+    const std::string endless = "HTTP/1.1 200 " + std::string(100, 'r');
+    CHECK(feed_all(endless, {.max_head_bytes = limit, .max_header_line_bytes = limit}).ec ==
+          error::header_too_large);
+    CHECK(feed_all(endless, {.max_head_bytes = limit + 1, .max_header_line_bytes = limit}).ec ==
+          error::header_line_too_long);
+  }
+}
+
 TEST_CASE("parser: max_header_count, for fields and trailers", "[parser]") {
   const std::string fields = "A: 1\r\nB: 2\r\nContent-Length: 0\r\n";
   const std::string wire = "HTTP/1.1 200 OK\r\n" + fields + "\r\n";
