@@ -51,6 +51,10 @@ struct plan {
                              ///< Content-Length)
 };
 
+/// curl's head limits, which the tool keeps (see client_options_for and docs/limits.md).
+constexpr std::size_t max_head_bytes = 300 * 1024;
+constexpr std::size_t max_header_line_bytes = 100 * 1024 - 1;
+
 // curl -d: "@FILE" is the file's content without CR and LF, "@-" standard input; else the text itself.
 // --data-binary: the same without stripping. Parts are joined with '&'. Returns the exit code.
 int build_body(const fetch_options& o, body_plan& body, std::string& problem) {
@@ -123,6 +127,13 @@ sentinel::client_options client_options_for(const fetch_options& o) {
   if (o.connect_timeout && o.connect_timeout->count() > 0) c.timeouts.connect = *o.connect_timeout;
   // Bodies stream to their destination: no size limit on them, decoded or not (curl has none either).
   c.limits.max_decoded_bytes = 0;
+  // The head: curl's limits (docs/limits.md). 300 KiB for the whole head (MAX_HTTP_RESP_HEADER_SIZE), one
+  // line below 100 KiB (CURL_MAX_HTTP_HEADER; its buffer keeps a byte for the NUL, so curl 7.88.1 takes a
+  // 102,399-byte line and refuses a 102,400-byte one, line end included: measured), and no cap on the
+  // number of fields of its own, since the byte limits bound it.
+  c.limits.max_head_bytes = max_head_bytes;
+  c.limits.max_header_line_bytes = max_header_line_bytes;
+  c.limits.max_header_count = std::numeric_limits<std::size_t>::max();
   c.redirect.follow = o.location;
   c.redirect.max_redirects =
       o.max_redirs < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(o.max_redirs);
@@ -176,6 +187,10 @@ std::string describe(const std::error_code& ec) {
   if (ec == sentinel::error::request_timeout) return "the transfer did not finish within --max-time";
   if (ec == sentinel::error::connect_timeout) return "could not connect within the connect timeout";
   if (ec == sentinel::error::too_many_redirects) return "more redirects than --max-redirs allows";
+  if (ec == sentinel::error::header_too_large)
+    return "the response head is larger than 300 KiB (curl's limit)";
+  if (ec == sentinel::error::header_line_too_long)
+    return "a response header line is 100 KiB or longer (curl's limit)";
   return ec.message();
 }
 
