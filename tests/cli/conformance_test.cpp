@@ -1,7 +1,9 @@
-// tests/cli: issue 13 as a user of the tool sees it. The head limits are curl's; what curl 7.88.1 (Debian
-// 12) does with the same bytes was measured, and docs/limits.md lists it.
+// tests/cli: issue 13 as a user of the tool sees it: Expect: 100-continue (the wire bytes, and that the body
+// waits for the 100) and curl's head limits. What curl 7.88.1 (Debian 12) does with the same bytes was
+// measured; docs/cli.md and docs/limits.md list it.
 #include "run_tool.hpp"
 
+#include "support/certs.hpp"
 #include "support/script_server.hpp"
 
 #include <catch2/catch.hpp>
@@ -9,18 +11,149 @@
 #include <string>
 #include <vector>
 
+using namespace std::chrono_literals;
 using sentinel::test::received_request;
 using sentinel::test::script_server;
+using sentinel::test::step;
 using sentinel::test::cli::run_tool;
+namespace support = sentinel::test::detail;
 
 namespace {
+
+struct temp_dir {
+  std::string path = support::make_temp_dir("cli-conf");
+  ~temp_dir() { support::remove_temp_dir(path); }
+  std::string file(std::string_view name) const { return path + "/" + std::string(name); }
+};
 
 // A server that answers every request with `reply`, as raw bytes.
 script_server replying(std::string reply) {
   return script_server([reply = std::move(reply)](const received_request&) { return reply; });
 }
 
+// The 100-continue exchange as a server should run it: read the head, watch for 300 ms that no body byte
+// comes (unexpected_bytes() counts any), send the 100, read the body, answer.
+std::vector<sentinel::test::script> continue_script() {
+  return {{step::expect_head(), step::expect_nothing(300ms), step::send("HTTP/1.1 100 Continue\r\n\r\n"),
+           step::expect_body(), step::send(script_server::response(200, "stored")), step::wait_for_close()}};
+}
+
+// The request head the tool writes for a POST of `length` form bytes with Expect, field by field.
+std::string expected_head(const script_server& s, const received_request& q, std::size_t length,
+                          bool expect) {
+  return "POST /up HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(s.port()) +
+         "\r\nUser-Agent: " + std::string(q.header("User-Agent")) +
+         "\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+         std::to_string(length) + "\r\n" + (expect ? "Expect: 100-continue\r\n" : "") + "\r\n";
+}
+
 }  // namespace
+
+// ---- Expect: 100-continue -------------------------------------------------------------------------------
+
+TEST_CASE("-H 'Expect: 100-continue' holds the body until the 100", "[cli][expect]") {
+  script_server server(continue_script());
+  auto r = run_tool({"-s", "-H", "Expect: 100-continue", "-d", "a=b&c", server.url("/up")});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "stored");
+  CHECK(server.unexpected_bytes() == 0);  // nothing came before the 100
+  const auto reqs = server.all_requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].header_count("Expect") == 1);  // the library's field, not the user's as well
+  CHECK(reqs[0].raw == expected_head(server, reqs[0], 5, true) + "a=b&c");
+}
+
+TEST_CASE("Expect: the field value is case-insensitive; -v shows it", "[cli][expect]") {
+  script_server server(continue_script());
+  auto r = run_tool({"-v", "-H", "expect: 100-Continue", "-d", "x", server.url("/up")});
+  CHECK(r.exit_code == 0);
+  CHECK(server.unexpected_bytes() == 0);
+  CHECK_THAT(r.err, Catch::Contains("> Content-Length: 1\n> Expect: 100-continue\n>\n"));
+  const auto reqs = server.all_requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].header_count("Expect") == 1);
+  CHECK(reqs[0].body == "x");
+}
+
+TEST_CASE("Expect: sent on its own for a body over 1 MiB, as curl does; 'Expect:' turns it off",
+          "[cli][expect]") {
+  temp_dir dir;
+  const std::string over(1024 * 1024 + 1, 'u'), at(1024 * 1024, 'u');
+  support::write_file(dir.file("over"), over);
+  support::write_file(dir.file("at"), at);
+
+  SECTION("1 MiB + 1 byte: Expect, and the body waits") {
+    script_server server(continue_script());
+    auto r = run_tool({"-s", "--data-binary", "@" + dir.file("over"), server.url("/up")});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "stored");
+    CHECK(server.unexpected_bytes() == 0);
+    const auto reqs = server.all_requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].header("Expect") == "100-continue");
+    CHECK(reqs[0].body == over);
+  }
+  // The two controls: without Expect the same script sees the body before any 100 (so the check above
+  // can fail), and the tool goes on without waiting.
+  SECTION("exactly 1 MiB: no Expect, the body comes with the head") {
+    script_server server(continue_script());
+    auto r = run_tool({"-s", "--data-binary", "@" + dir.file("at"), server.url("/up")});
+    CHECK(r.exit_code == 0);
+    CHECK(server.unexpected_bytes() > 0);
+    const auto reqs = server.all_requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK_FALSE(reqs[0].has_header("Expect"));
+    CHECK(reqs[0].body == at);
+  }
+  SECTION("-H 'Expect:' removes it") {
+    script_server server(continue_script());
+    auto r = run_tool({"-s", "-H", "Expect:", "--data-binary", "@" + dir.file("over"), server.url("/up")});
+    CHECK(r.exit_code == 0);
+    CHECK(server.unexpected_bytes() > 0);
+    const auto reqs = server.all_requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK_FALSE(reqs[0].has_header("Expect"));
+    CHECK(reqs[0].body == over);
+  }
+}
+
+TEST_CASE("Expect: a final answer first means the body is never sent", "[cli][expect]") {
+  script_server server({{step::expect_head(), step::send(script_server::response(413, "too big")),
+                         step::expect_nothing(500ms), step::close()}});
+  auto r = run_tool(
+      {"-s", "-w", "%{http_code}", "-H", "Expect: 100-continue", "-d", "payload", server.url("/up")});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "too big413");
+  CHECK(server.unexpected_bytes() == 0);
+  const auto reqs = server.all_requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].raw == expected_head(server, reqs[0], 7, true));
+}
+
+TEST_CASE("Expect: no answer within 1 s (curl's wait), the body goes anyway", "[cli][expect]") {
+  script_server server({{step::expect_head(), step::expect_nothing(700ms), step::expect_body(),
+                         step::send(script_server::response(200, "late")), step::wait_for_close()}});
+  auto r =
+      run_tool({"-s", "-w", " %{time_total}", "-H", "Expect: 100-continue", "-d", "k=v", server.url("/up")});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("late "));
+  CHECK(server.unexpected_bytes() == 0);
+  CHECK(std::stod(r.out.substr(5)) >= 0.9);
+  const auto reqs = server.all_requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].body == "k=v");
+}
+
+TEST_CASE("Expect: another Expect value is sent as given, and nothing waits", "[cli][expect]") {
+  script_server server(
+      {{step::expect_request(), step::send(script_server::response(200, "ok")), step::wait_for_close()}});
+  auto r = run_tool({"-s", "-H", "Expect: something-else", "-d", "x", server.url("/up")});
+  CHECK(r.exit_code == 0);
+  const auto reqs = server.all_requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].header("Expect") == "something-else");
+  CHECK(reqs[0].body == "x");
+}
 
 // ---- curl's head limits ---------------------------------------------------------------------------------
 
