@@ -25,6 +25,13 @@ std::error_code corrupt() {
 
 // gzip, and deflate in both forms servers send: zlib-wrapped (RFC 1950, what the spec says) and raw
 // (RFC 1951, what some servers send anyway). The form is decided from the first two bytes.
+//
+// gzip: RFC 1952 §2.2 "A gzip file consists of a series of members": each member is decoded in turn
+// (inflateReset() between them), as gzip -d and Go do. After a member, the next bytes must start another
+// member (ID1 ID2 = 1f 8b, RFC 1952 §2.3.1); anything else is bad_content_encoding, not ignored: every body
+// byte is accounted for, so a spliced or corrupted body cannot pass as a shorter one. (Go's gzip.Reader
+// refuses such bytes too; gzip(1) warns and exits 2; curl 7.88.1 fails after the first member whatever
+// follows.) The caller's decoded-size limit sees every member's output, so it bounds the total.
 class zlib_decoder final : public coding_decoder {
  public:
   explicit zlib_decoder(bool gzip) : gzip_(gzip) {}
@@ -66,14 +73,49 @@ class zlib_decoder final : public coding_decoder {
   std::error_code finish(const sink& out) override {
     if (!started_) return pending_len_ == 0 ? std::error_code{} : corrupt();
     if (done_) return {};
+    if (between_members_) return magic_seen_ ? corrupt() : std::error_code{};  // "\x1f" alone: truncated
     // Flush what inflate still holds; a stream that never reached its end is truncated.
     if (auto ec = feed({}, out)) return ec;
-    return done_ ? std::error_code{} : corrupt();
+    return done_ || (between_members_ && !magic_seen_) ? std::error_code{} : corrupt();
   }
 
  private:
+  // A loop, not recursion, over the members that end inside `in`: a body may hold thousands of them.
   std::error_code feed(std::string_view in, const sink& out) {
-    if (done_) return in.empty() ? std::error_code{} : corrupt();  // bytes after the end of the stream
+    for (;;) {
+      if (done_) return in.empty() ? std::error_code{} : corrupt();  // bytes after the end of the stream
+      if (between_members_) {
+        if (auto ec = next_member(in, out)) return ec;
+        if (between_members_) return {};  // waiting for the rest of the next member's magic
+      }
+      std::string_view rest;
+      if (auto ec = inflate_some(in, out, rest)) return ec;
+      if (rest.empty()) return {};
+      in = rest;  // a gzip member ended inside `in`: what follows must be the next member
+    }
+  }
+
+  // Between gzip members: checks that `in` starts the next one (its first magic byte may have come in the
+  // previous write), and if so resets inflate and hands it the magic already consumed.
+  std::error_code next_member(std::string_view& in, const sink& out) {
+    static constexpr char magic[2] = {'\x1f', '\x8b'};
+    if (in.empty()) return {};
+    if (!magic_seen_) {
+      if (in[0] != magic[0]) return corrupt();  // trailing garbage after a member
+      magic_seen_ = true;
+      in.remove_prefix(1);
+      if (in.empty()) return {};
+    }
+    if (in[0] != magic[1]) return corrupt();
+    if (inflateReset(&z_) != Z_OK) return make_error_code(error::internal);
+    between_members_ = magic_seen_ = false;
+    std::string_view none;                                       // one header byte cannot end a member
+    return inflate_some(std::string_view(magic, 1), out, none);  // `in` still holds the second magic byte
+  }
+
+  // Inflates `in`. When a gzip member ends, sets `rest` to the input after it; a deflate stream that ends
+  // must end the input too.
+  std::error_code inflate_some(std::string_view in, const sink& out, std::string_view& rest) {
     z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z_.avail_in = static_cast<uInt>(in.size());
     std::array<char, out_block> buf;
@@ -86,8 +128,13 @@ class zlib_decoder final : public coding_decoder {
         if (auto ec = out(std::string_view(buf.data(), produced))) return ec;
       }
       if (rc == Z_STREAM_END) {
+        rest = std::string_view(reinterpret_cast<const char*>(z_.next_in), z_.avail_in);
+        if (gzip_) {
+          between_members_ = true;
+          return {};
+        }
         done_ = true;
-        return z_.avail_in == 0 ? std::error_code{} : corrupt();
+        return rest.empty() ? std::error_code{} : corrupt();
       }
       if (rc == Z_BUF_ERROR) return {};  // needs more input
       if (rc != Z_OK) return corrupt();
@@ -98,7 +145,9 @@ class zlib_decoder final : public coding_decoder {
   z_stream z_{};
   bool gzip_;
   bool started_ = false;
-  bool done_ = false;
+  bool done_ = false;             // deflate: the stream ended (a gzip body can always go on)
+  bool between_members_ = false;  // gzip: a member ended; more input must start the next one
+  bool magic_seen_ = false;       // gzip, between members: the next member's first byte (1f) arrived
   std::array<char, 2> pending_{};
   std::size_t pending_len_ = 0;
 };

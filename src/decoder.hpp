@@ -2,7 +2,9 @@
 //
 // zlib, libbrotlidec and libzstd do the work (Debian packages; br and zstd are optional at build time).
 // Decoding streams through a fixed 16 KiB output buffer, so memory stays bounded whatever the body size;
-// the caller enforces the decoded-size limit (decompression bombs) on the output it receives.
+// the caller enforces the decoded-size limit (decompression bombs) on the output it receives. A gzip body
+// may hold several members (RFC 1952 §2.2); all are decoded, and bytes after a member that do not start
+// another one are bad_content_encoding.
 #pragma once
 
 #include <sentinel/error.hpp>

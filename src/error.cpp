@@ -34,7 +34,8 @@ constexpr error_info error_table[] = {
     {"bad_content_length", "invalid Content-Length in the response"},
     {"multiple_content_length", "the response has conflicting Content-Length values"},
     {"bad_transfer_encoding", "the response's Transfer-Encoding cannot be framed"},
-    {"bad_chunk", "malformed chunk in a chunked response body"},
+    {"bad_chunk",
+     "malformed chunk-size line, chunk extension or chunk terminator in a chunked response body"},
     {"unexpected_eof", "the connection closed in the middle of the response"},
     {"empty_reply", "the connection closed before any byte of the response arrived"},
     {"unexpected_response", "the server sent bytes while no request was outstanding"},
@@ -63,9 +64,10 @@ constexpr error_info error_table[] = {
     {"proxy_error", "the proxy refused the CONNECT tunnel"},
     {"internal", "internal error in sentinel (a bug)"},
     {"callback_threw", "a callback of the request (on_head, on_body or a body source) threw an exception"},
+    {"header_line_too_long", "a line of the response head or trailers exceeds limits.max_header_line_bytes"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::callback_threw) == error_count - 1,
+static_assert(static_cast<int>(error::header_line_too_long) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -98,6 +100,7 @@ int condition_of(error e) noexcept {
     case error::chunk_line_too_long:
     case error::too_many_redirects:
     case error::decoded_too_large:
+    case error::header_line_too_long:
       return static_cast<int>(condition::limit_exceeded);
     case error::pool_timeout:
     case error::resolve_timeout:

@@ -26,7 +26,7 @@ enum class error {
   bad_content_length,       ///< Content-Length is not a decimal number, or overflows.
   multiple_content_length,  ///< Several Content-Length values that disagree.
   bad_transfer_encoding,    ///< Transfer-Encoding lists a coding after chunked, or one we cannot frame.
-  bad_chunk,                ///< A chunk-size line or the CRLF after chunk data is malformed.
+  bad_chunk,                ///< A chunk-size line, chunk extension or chunk-data line end is malformed.
   unexpected_eof,           ///< The connection closed in the middle of a response (a truncated body).
   empty_reply,              ///< The connection closed before any byte of the response arrived.
   unexpected_response,      ///< Bytes arrived while no request was outstanding (or a 101 we did not ask for).
@@ -65,11 +65,15 @@ enum class error {
   // --- internal ----------------------------------------------------------------------------------------
   internal,  ///< A broken invariant or an exception escaped a worker task (a bug; logged).
 
-  // --- user callbacks (appended: numeric values above stay as they were) ---------------------------------
+  // --- appended after 0.1.0 (numeric values above stay as they were) -----------------------------------
   /// A user callback of the request (on_head, on_body, a body source) threw. The exception is in the
   /// response's `info().callback_exception`; http_client::send()/get()/... rethrow it as it was thrown.
   /// The connection it happened on is closed, never reused.
   callback_threw,
+  /// One line of the head (the status line or a field line, obs-fold lines counted one by one) or of the
+  /// trailer block exceeds `limits.max_header_line_bytes`, its line end included. (A limit; appended here
+  /// so that no existing value moves.)
+  header_line_too_long,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

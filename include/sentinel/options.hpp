@@ -35,14 +35,19 @@ struct timeout_options {
 };
 
 /// Size limits on what a server may send. Exceeding one fails the request with the named error and
-/// retires the connection (it is never reused).
+/// retires the connection (it is never reused). docs/limits.md compares each with curl's and Go's.
 struct limit_options {
-  /// Status line plus all header lines (and, separately, a chunked body's trailer block).
-  std::size_t max_head_bytes = 64 * 1024;      ///< error::header_too_large
-  std::size_t max_header_count = 100;          ///< error::too_many_headers
-  std::size_t max_body_bytes = 64u << 20;      ///< error::body_too_large (64 MiB; 0 = unlimited)
-  std::size_t max_chunk_line_bytes = 4096;     ///< error::chunk_line_too_long (size + extensions)
-  std::size_t max_decoded_bytes = 256u << 20;  ///< error::decoded_too_large (when decoding bodies)
+  /// Status line plus all header lines, line ends included (and, separately, a chunked body's trailer
+  /// block).
+  std::size_t max_head_bytes = 64 * 1024;  ///< error::header_too_large
+  /// One status, field or trailer line, its line end included (each obs-fold line counts on its own).
+  /// 0: no cap of its own (max_head_bytes still bounds every line). The default lets one line take the
+  /// whole head; lower it, or raise max_head_bytes above it, for a separate per-line bound.
+  std::size_t max_header_line_bytes = 64 * 1024;  ///< error::header_line_too_long
+  std::size_t max_header_count = 100;             ///< error::too_many_headers (also the trailer count)
+  std::size_t max_body_bytes = 64u << 20;         ///< error::body_too_large (64 MiB; 0 = unlimited)
+  std::size_t max_chunk_line_bytes = 4096;        ///< error::chunk_line_too_long (size + extensions)
+  std::size_t max_decoded_bytes = 256u << 20;     ///< error::decoded_too_large (when decoding bodies)
 };
 
 /// The per-client connection pool (one per worker in a client_pool).

@@ -5,126 +5,69 @@
 // the complete head in one pass into views over the caller's buffer. Chunk-size lines and the trailer block
 // are handled the same way: they are consumed only once complete, so the caller never keeps parser-owned
 // partial state and its buffer logic stays "drop what was consumed, append what arrives".
+//
+// Line ends: every line, wherever it is, ends at an LF; a CR right before that LF is dropped with it
+// (content_end()). That one rule is the whole of the bare-LF support (RFC 9112 §2.2), and phase 1 needs no
+// state for it: a line is empty when its content is, whichever line end it had. Any other CR stays in the
+// line's content, and every grammar below refuses a CR there.
 #include "http1/parser.hpp"
 
+#include "http1/syntax.hpp"
+
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <limits>
 
 namespace sentinel::http1 {
 namespace {
 
-// ---- byte classes ---------------------------------------------------------------------------------------
-constexpr std::uint8_t k_tchar = 1;  // token character (RFC 9110 §5.6.2): field names
-constexpr std::uint8_t k_text = 2;   // HTAB / SP / VCHAR / obs-text: field values (RFC 9110 §5.5), reason
-                                     // phrase (RFC 9112 §4), chunk extensions
+using namespace syntax;
 
-constexpr std::array<std::uint8_t, 256> make_classes() noexcept {
-  std::array<std::uint8_t, 256> t{};
-  t[0x09] = t[0x20] = k_text;
-  for (int c = 0x21; c <= 0x7e; ++c)
-    t[c] = k_text;
-  for (int c = 0x80; c <= 0xff; ++c)
-    t[c] = k_text;  // obs-text: opaque, allowed
-  for (int c = '0'; c <= '9'; ++c)
-    t[c] |= k_tchar;
-  for (int c = 'a'; c <= 'z'; ++c)
-    t[c] |= k_tchar;
-  for (int c = 'A'; c <= 'Z'; ++c)
-    t[c] |= k_tchar;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-    t[static_cast<unsigned char>(c)] |= k_tchar;
-  return t;
+// Where a line ends (RFC 9112 §2.2): at its LF, or at the CR right before it. A recipient MAY take a bare LF
+// as a line terminator and ignore a preceding CR, as curl, Go and browsers do, so "\r\n" and "\n" are both
+// accepted, mixed freely. A CR anywhere else stays in the line, where every grammar below refuses it: a bare
+// CR is what some parsers take as a line end and others do not, which is how responses get smuggled.
+inline std::size_t content_end(const char* data, std::size_t line_start, std::size_t lf) noexcept {
+  return lf > line_start && data[lf - 1] == '\r' ? lf - 1 : lf;
 }
-constexpr std::array<std::uint8_t, 256> k_classes = make_classes();
-
-inline bool is_tchar(char c) noexcept {
-  return (k_classes[static_cast<unsigned char>(c)] & k_tchar) != 0;
-}
-inline bool is_text(char c) noexcept {
-  return (k_classes[static_cast<unsigned char>(c)] & k_text) != 0;
-}
-inline bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
+inline char* content_end(char* line, char* lf) noexcept {
+  return lf > line && lf[-1] == '\r' ? lf - 1 : lf;
 }
 
-// True when every byte of [p, end) may appear in a field value. NUL, CR, LF and the other CTLs (but HTAB)
-// are refused (RFC 9110 §5.5): a recipient that lets a bare CR through can be fooled about line ends.
-inline bool all_text(const char* p, const char* end) noexcept {
-  for (; p != end; ++p)
-    if (!is_text(*p)) return false;
-  return true;
-}
-
-inline std::string_view trim_ows(const char* b, const char* e) noexcept {
-  while (b != e && is_ows(*b))
-    ++b;
-  while (e != b && is_ows(e[-1]))
-    --e;
-  return {b, static_cast<std::size_t>(e - b)};
-}
-
-inline char to_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-// ASCII case-insensitive comparison against a lower-case literal: field names (RFC 9110 §5.1), connection
-// options (RFC 9110 §7.6.1) and transfer codings (RFC 9112 §7) are case-insensitive.
-inline bool iequals_lower(std::string_view s, std::string_view lower) noexcept {
-  if (s.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i)
-    if (to_lower(s[i]) != lower[i]) return false;
-  return true;
-}
-
-// Calls f(element) for each element of a comma-separated list, trimmed of OWS; empty elements included
-// (RFC 9110 §5.6.1: the caller decides whether they are ignored).
-template <class F>
-void for_each_element(std::string_view v, F&& f) {
+// Phase 1: finds the end of a block of lines that ends with an empty line (a head, or a trailer block, which
+// may be just the empty line). Searches only from where the last call stopped, so a re-call with more bytes
+// costs only the new ones, and never past either limit: the block (max_head_bytes, final line end included)
+// and each line in it (max_header_line_bytes, its line end included; 0 = no separate cap). A limit holds
+// even while the block is incomplete: a peer cannot make us buffer an endless head or line.
+// Returns the block length and sets `final_line` to where its empty line starts, or returns 0 with `e`
+// unset (need more) or set (header_too_large, header_line_too_long).
+std::size_t find_block_end(const char* data, std::size_t size, block_scan& s, const parser_limits& l,
+                           std::size_t& final_line, error& e) noexcept {
+  const std::size_t block_end = std::min(size, l.max_head_bytes);
+  const std::size_t line_cap = l.max_header_line_bytes == 0 ? size : l.max_header_line_bytes;
+  std::size_t i = std::min(s.scanned, block_end);
   for (;;) {
-    const std::size_t comma = v.find(',');
-    const std::string_view e = v.substr(0, comma);
-    f(trim_ows(e.data(), e.data() + e.size()));
-    if (comma == std::string_view::npos) return;
-    v.remove_prefix(comma + 1);
-  }
-}
-
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Phase 1: finds the end of a block of CRLF-terminated lines that ends with an empty line (a head, or a
-// trailer block, which may be just CRLF). Searches only [scanned, min(size, limit)) and records how far it
-// got, so a re-call with more bytes costs only the new ones. Every LF found must follow a CR (RFC 9112 §2.2:
-// bare LF line ends are how response smuggling starts), so phase 2 may rely on "LF means CRLF".
-// Returns the block length including the final CRLF, or 0 with `e` unset (need more) or set.
-std::size_t find_block_end(const char* data, std::size_t size, std::size_t& scanned, std::size_t limit,
-                           error first_line_error, error later_line_error, error& e) noexcept {
-  const std::size_t end = std::min(size, limit);
-  std::size_t i = std::min(scanned, end);
-  while (i < end) {
-    const void* hit = std::memchr(data + i, '\n', end - i);
-    if (hit == nullptr) break;
+    const std::size_t stop = std::min(block_end, s.line_start + std::min(line_cap, size - s.line_start));
+    const void* hit = i < stop ? std::memchr(data + i, '\n', stop - i) : nullptr;
+    if (hit == nullptr) {
+      i = std::max(i, stop);
+      break;
+    }
     const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
-    if (lf == 0 || data[lf - 1] != '\r') {
-      e = std::memchr(data, '\n', lf) == nullptr ? first_line_error : later_line_error;
-      return 0;
+    const std::size_t start = s.line_start;
+    i = s.line_start = lf + 1;
+    if (content_end(data, start, lf) == start) {
+      s.scanned = i;
+      final_line = start;
+      return i;
     }
-    // "\r\n" alone (an empty trailer block) or "...\r\n\r\n".
-    if (lf == 1 || (lf >= 3 && data[lf - 2] == '\n' && data[lf - 3] == '\r')) {
-      scanned = lf + 1;
-      return lf + 1;
-    }
-    i = lf + 1;
   }
-  scanned = end;
-  // The limit holds even while incomplete: a peer cannot make us buffer an endless head.
-  if (size >= limit) e = error::header_too_large;
+  s.scanned = i;
+  // On a tie the block's limit is named: it is the one a caller raises first.
+  if (size >= l.max_head_bytes && i == l.max_head_bytes)
+    e = error::header_too_large;
+  else if (l.max_header_line_bytes != 0 && i - s.line_start >= l.max_header_line_bytes)
+    e = error::header_line_too_long;
   return 0;
 }
 
@@ -146,18 +89,21 @@ error parse_status_line(const char* p, std::size_t n, response_head& h) noexcept
   return {};
 }
 
-// Phase 2 for field lines: [p, end) is a run of complete "name: value\r\n" lines (phase 1 checked that every
-// LF follows a CR). Appends views to `out`, at most `max_count` fields in all.
+// Phase 2 for field lines: [p, end) is a run of complete "name: value" lines, each ending in LF or CRLF.
+// Appends views to `out`, at most `max_count` fields in all.
 error parse_fields(char* p, char* end, std::vector<field_view>& out, std::size_t max_count) {
   const char* raw_value = nullptr;  // where the last field's value starts, before OWS trimming
   while (p != end) {
     char* const lf = static_cast<char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    char* const eol = lf - 1;  // the CR
+    char* const eol = content_end(p, lf);
     if (is_ows(*p)) {
       // obs-fold (RFC 9112 §5.2): a user agent replaces it with SP. A fold before the first field is a
       // whitespace-preceded line that must be rejected (RFC 9112 §2.2).
       if (raw_value == nullptr || !all_text(p, eol)) return error::bad_header;
-      p[-2] = p[-1] = ' ';
+      // The previous line's end ("\r\n" or "\n") becomes SP. Its content holds no CR (all_text refused
+      // it), so a CR right before this line's start belongs to that line end.
+      p[-1] = ' ';
+      if (p[-2] == '\r') p[-2] = ' ';
       for (char* q = p; q != eol && is_ows(*q); ++q)
         *q = ' ';
       out.back().value = trim_ows(raw_value, eol);
@@ -272,7 +218,7 @@ void response_parser::reset(request_kind kind) noexcept {
   kind_ = kind;
   state_ = state::head;
   failed_ = {};
-  scanned_ = 0;
+  scan_ = {};
   remaining_ = 0;
   body_bytes_ = 0;
 }
@@ -290,28 +236,30 @@ std::size_t response_parser::parse_head(char* data, std::size_t size, std::error
 
   // Phase 1. Refuse a non-HTTP peer at once instead of waiting for max_head_bytes of garbage.
   if (size == 0) return 0;  // (memcmp/memchr must not see a null `data`, even with a zero length)
-  if (scanned_ < 5 && std::memcmp(data, "HTTP/", std::min<std::size_t>(size, 5)) != 0)
+  if (scan_.scanned < 5 && std::memcmp(data, "HTTP/", std::min<std::size_t>(size, 5)) != 0)
     return fail(error::bad_status_line, ec);
   error e{};
-  const std::size_t len = find_block_end(data, size, scanned_, limits_.max_head_bytes, error::bad_status_line,
-                                         error::bad_header, e);
+  std::size_t final_line = 0;
+  const std::size_t len = find_block_end(data, size, scan_, limits_, final_line, e);
   if (e != error{}) return fail(e, ec);
   if (len == 0) return 0;
 
-  // Phase 2: the whole head is in [data, data + len).
+  // Phase 2: the whole head is in [data, data + len); its empty line starts at final_line ("HTTP/" means
+  // the status line is not that empty line).
   head_.fields.clear();
   char* const status_lf = static_cast<char*>(std::memchr(data, '\n', len));
-  e = parse_status_line(data, static_cast<std::size_t>(status_lf - 1 - data), head_);
-  if (e == error{}) e = parse_fields(status_lf + 1, data + len - 2, head_.fields, limits_.max_header_count);
+  e = parse_status_line(data, static_cast<std::size_t>(content_end(data, status_lf) - data), head_);
+  if (e == error{})
+    e = parse_fields(status_lf + 1, data + final_line, head_.fields, limits_.max_header_count);
   if (e == error{}) e = frame_head();
   if (e != error{}) return fail(e, ec);
 
   if (head_.interim()) {
     // An interim response (RFC 9110 §15.2) is followed by another head. The caller drops these `len` bytes
-    // and calls parse_head on what follows: staying in state::head with scanned_ = 0 is all the "reset"
+    // and calls parse_head on what follows: staying in state::head with a fresh scan is all the "reset"
     // needed (kind_ is kept: a 100 to a HEAD is still followed by a bodiless final response). head() keeps
     // describing the interim response until the next head is complete.
-    scanned_ = 0;
+    scan_ = {};
     return len;
   }
   switch (head_.framing) {
@@ -323,7 +271,7 @@ std::size_t response_parser::parse_head(char* data, std::size_t size, std::error
       state_ = remaining_ == 0 ? state::done : state::body;
       break;
     case body_framing::chunked:
-      scanned_ = 0;
+      scan_ = {};
       state_ = state::chunk_size;
       break;
     case body_framing::until_close:
@@ -378,25 +326,21 @@ error response_parser::frame_head() noexcept {
   return {};
 }
 
-// chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; chunk-ext = *( BWS ";" BWS ext... ) (RFC 9112 §7.1).
-// Consumes one complete chunk-size line, or nothing. The whole line, CRLF included, counts toward
-// max_chunk_line_bytes: extensions are ignored but must not make us buffer without bound.
+// chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF (RFC 9112 §7.1), the line ends as in §2.2 (LF or
+// CRLF). Consumes one complete chunk-size line, or nothing. The whole line, its line end included, counts
+// toward max_chunk_line_bytes: extensions carry nothing we use, but must not make us buffer without bound.
 std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size, error& e) noexcept {
   const std::size_t limit = limits_.max_chunk_line_bytes;
   const std::size_t end = std::min(size, limit);
-  const std::size_t from = std::min(scanned_, end);
+  const std::size_t from = std::min(scan_.scanned, end);
   const void* hit = from < end ? std::memchr(data + from, '\n', end - from) : nullptr;
   if (hit == nullptr) {
-    scanned_ = end;
+    scan_.scanned = end;
     if (size >= limit) e = error::chunk_line_too_long;
     return 0;
   }
   const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
-  if (lf == 0 || data[lf - 1] != '\r') {
-    e = error::bad_chunk;
-    return 0;
-  }
-  const std::size_t n = lf - 1;  // bytes before CRLF
+  const std::size_t n = content_end(data, 0, lf);
   std::size_t i = 0;
   std::uint64_t v = 0;
   for (; i < n; ++i) {
@@ -410,16 +354,13 @@ std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size
     }
     v = v << 4 | static_cast<unsigned>(d);
   }
-  std::size_t j = i;
-  while (j < n && is_ows(data[j]))
-    ++j;
-  const bool ext_ok = j == n ? j == i  // BWS is allowed only before ";"
-                             : data[j] == ';' && all_text(data + j + 1, data + n);
-  if (i == 0 || !ext_ok) {
+  // Extensions are parsed to the grammar (§7.1.1), not skipped to the line end: a quote left open, a CTL or
+  // a bare CR in them is where two parsers could disagree about where the chunk data starts.
+  if (i == 0 || !is_chunk_ext(data + i, data + n)) {
     e = error::bad_chunk;
     return 0;
   }
-  scanned_ = 0;
+  scan_ = {};
   if (v == 0) {
     state_ = state::trailers;
   } else {
@@ -434,13 +375,14 @@ std::size_t response_parser::parse_chunk_line(const char* data, std::size_t size
   return lf + 1;
 }
 
-// trailer-section = *( field-line CRLF ) CRLF (RFC 9112 §7.1.2): same rules and limits as the head.
+// trailer-section = *( field-line CRLF ) CRLF (RFC 9112 §7.1.2): same rules, line ends and limits as the
+// head.
 std::size_t response_parser::parse_trailers(char* data, std::size_t size, error& e) {
-  const std::size_t len =
-      find_block_end(data, size, scanned_, limits_.max_head_bytes, error::bad_header, error::bad_header, e);
+  std::size_t final_line = 0;
+  const std::size_t len = find_block_end(data, size, scan_, limits_, final_line, e);
   if (len == 0) return 0;
   trailers_.clear();
-  e = parse_fields(data, data + len - 2, trailers_, limits_.max_header_count);
+  e = parse_fields(data, data + final_line, trailers_, limits_.max_header_count);
   if (e != error{}) return 0;
   state_ = state::done;
   return len;
@@ -500,13 +442,14 @@ std::size_t response_parser::parse_body(char* data, std::size_t size, std::strin
         break;
       }
       case state::chunk_data_crlf: {
+        // CRLF, or a bare LF (RFC 9112 §2.2). A wrong byte fails at once; a CR waits for the byte after it.
         const std::size_t avail = size - pos;
-        // Reject a wrong first byte at once; otherwise wait for both bytes.
-        if ((avail >= 1 && data[pos] != '\r') || (avail >= 2 && data[pos + 1] != '\n'))
-          return bad(error::bad_chunk);
-        if (avail < 2) return pos;
-        pos += 2;
-        scanned_ = 0;
+        if (avail == 0) return pos;
+        const std::size_t crlf = data[pos] == '\n' ? 1 : data[pos] == '\r' ? 2 : 0;
+        if (crlf == 0 || (crlf == 2 && avail >= 2 && data[pos + 1] != '\n')) return bad(error::bad_chunk);
+        if (avail < crlf) return pos;
+        pos += crlf;
+        scan_ = {};
         state_ = state::chunk_size;
         break;
       }

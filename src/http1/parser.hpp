@@ -5,6 +5,10 @@
 // or re-scan; this one parses a complete head in one pass over the connection's own buffer (Zig's
 // HeadParser shape) and never consumes a partial token, which keeps the connection's buffer logic trivial.
 //
+// Lenient where RFC 9112 lets a recipient be and real servers need it (a bare LF ends a line, §2.2;
+// obs-fold is unfolded, §5.2); strict wherever two parsers could disagree about framing (a bare CR, space
+// before a colon, chunk extensions off the grammar, conflicting Content-Length or Transfer-Encoding).
+//
 // Contract (Beast's): "need more" is the only resumable outcome; every error is final for the message and
 // the connection must not be reused.
 #pragma once
@@ -25,6 +29,13 @@ struct parser_limits {
   std::size_t max_header_count = 100;      // also the trailer field count
   std::size_t max_body_bytes = 0;          // 0 = unlimited
   std::size_t max_chunk_line_bytes = 4096;
+  std::size_t max_header_line_bytes = 64 * 1024;  // one status, field or trailer line; 0 = no separate cap
+};
+
+/// How far phase 1 has searched a head or trailer block (offsets from the block's first byte).
+struct block_scan {
+  std::size_t scanned = 0;     // bytes already searched for LF
+  std::size_t line_start = 0;  // where the line being searched starts (for max_header_line_bytes)
 };
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
@@ -55,8 +66,8 @@ struct response_head {
 ///
 /// Head: call parse_head(data, size, ec) with *all* bytes received since the start of the head. It keeps
 /// how far it scanned, so calling again with more bytes (same start, longer size) costs only the new
-/// bytes. Returns 0 while the head is incomplete, or the head's length in bytes once "\r\n\r\n" arrived;
-/// then head() is valid. For an interim (1xx but 101) head, the caller drops those bytes and calls
+/// bytes. Returns 0 while the head is incomplete, or the head's length in bytes once its empty line
+/// arrived; then head() is valid. For an interim (1xx but 101) head, the caller drops those bytes and calls
 /// parse_head again on what follows: the parser prepares itself for the next head automatically.
 ///
 /// Body: call parse_body(data, size, out, ec) with the unconsumed bytes after the head (or after what
@@ -65,14 +76,19 @@ struct response_head {
 /// returns 0 (needs more bytes) or done() is true. It never consumes half a chunk-size line or half a
 /// trailer block: those wait until complete (bounded by the limits).
 ///
-/// obs-fold (a header line starting with SP/HTAB) is unfolded in place: the CRLF and the fold's leading
-/// whitespace are overwritten with SP, as RFC 9112 §5.2 asks of user agents; that is why `data` is mutable.
-/// Line endings must be CRLF (a bare LF is bad_status_line/bad_header): lenient line endings are a
-/// response-smuggling vector.
+/// Line ends: CRLF or a bare LF, mixed freely, in the status line, field lines, chunk-size lines, after
+/// chunk data and in trailers (RFC 9112 §2.2 lets a recipient accept a bare LF and ignore a preceding CR,
+/// as curl, Go and browsers do). A CR that is not right before an LF is never a line end: it is a byte of
+/// the line, and every grammar here refuses it (a bare CR is what smuggling relies on).
 ///
-/// Errors (all final): header_too_large, too_many_headers, bad_status_line, bad_header,
-/// bad_content_length, multiple_content_length, bad_transfer_encoding, body_too_large (a Content-Length
-/// above the limit fails at the head), bad_chunk, chunk_line_too_long, unexpected_eof (on_eof mid-body).
+/// obs-fold (a header line starting with SP/HTAB) is unfolded in place: the line end before it and the
+/// fold's leading whitespace are overwritten with SP, as RFC 9112 §5.2 asks of user agents; that is why
+/// `data` is mutable.
+///
+/// Errors (all final): header_too_large, header_line_too_long, too_many_headers, bad_status_line,
+/// bad_header, bad_content_length, multiple_content_length, bad_transfer_encoding, body_too_large (a
+/// Content-Length above the limit fails at the head), bad_chunk, chunk_line_too_long, unexpected_eof
+/// (on_eof mid-body).
 class response_parser {
  public:
   explicit response_parser(parser_limits limits = {}) : limits_(limits) {}
@@ -109,8 +125,8 @@ class response_parser {
     body,             // (marker: head done) content_length body
     chunk_size,       // expecting a chunk-size line
     chunk_data,       // inside chunk data
-    chunk_data_crlf,  // expecting CRLF after chunk data
-    trailers,         // expecting the trailer block (or the final CRLF)
+    chunk_data_crlf,  // expecting CRLF (or LF) after chunk data
+    trailers,         // expecting the trailer block (or just its empty line)
     until_close,      // reading until EOF
     done,
   };
@@ -125,7 +141,7 @@ class response_parser {
   std::vector<field_view> trailers_;
   request_kind kind_ = request_kind::normal;
   state state_ = state::head;
-  std::size_t scanned_ = 0;      // bytes of the head / chunk-size line / trailer block already searched
+  block_scan scan_;              // how far the head / chunk-size line / trailer block was searched
   std::uint64_t remaining_ = 0;  // content_length left, or bytes left in the current chunk
   std::uint64_t body_bytes_ = 0;
   error failed_{};  // the first error (0 = none): errors are final, later calls repeat it

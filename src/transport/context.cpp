@@ -7,7 +7,7 @@ connection_context::connection_context(asio::any_io_executor executor, const cli
     : ex(std::move(executor)),
       dns(ex),
       limits{opts.limits.max_head_bytes, opts.limits.max_header_count, opts.limits.max_body_bytes,
-             opts.limits.max_chunk_line_bytes},
+             opts.limits.max_chunk_line_bytes, opts.limits.max_header_line_bytes},
       tls_opts_(opts.tls) {
   // The shared read buffer holds a maximal unfinished head plus a generous read: 64 KiB reads keep large
   // bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).

@@ -46,6 +46,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::chunk_line_too_long, 56},
       {error::too_many_redirects, 47},
       {error::decoded_too_large, 63},
+      {error::header_line_too_long, 100},
       {error::pool_timeout, 28},
       {error::resolve_timeout, 28},
       {error::connect_timeout, 28},
@@ -61,6 +62,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::certificate_invalid, 60},
       {error::proxy_error, 56},
       {error::internal, 43},
+      {error::callback_threw, 23},
   };
   for (const auto& r : table) {
     INFO(sentinel::to_string(r.e));
@@ -68,8 +70,9 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
     CHECK_FALSE(exit_code_summary(r.code).empty());
     CHECK(error_kind(r.e) == sentinel::to_string(r.e));
   }
-  // Every enumerator is in the table above (they are numbered 1..internal without gaps).
-  CHECK(std::size(table) == static_cast<std::size_t>(error::internal));
+  // Every enumerator is in the table above (they are numbered 1..header_line_too_long, the last one,
+  // without gaps).
+  CHECK(std::size(table) == static_cast<std::size_t>(error::header_line_too_long));
 }
 
 TEST_CASE("exit codes: Asio and system errors", "[cli][unit]") {

@@ -10,7 +10,7 @@ Response and chunked inputs start with the mode byte of response_driver.hpp's de
   bits 2-4 piecewise split: 0 none, 1 two pieces, 2 byte by byte, 3 fixed 1..16, 4 random 1..64,
            5 random 1..8, 6 three pieces, 7 random 1..512
   bits 5-6 limits: 0 defaults, 1 tiny (head 64, 3 fields, body 16, chunk line 8),
-           2 small (256, 8, 256, 24), 3 (1024, 20, 64, 64)
+           2 small (256, 8, 256, 24, header line 48), 3 (1024, 20, 64, 64, header line 128)
   bit 7    the peer does NOT close after the last byte
 """
 import os
@@ -84,6 +84,17 @@ RESPONSE = [
     ("status-099", mode(), b"HTTP/1.1 099 Low\r\n\r\n"),
     ("bare-lf-head", mode(), b"HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
     ("bare-lf-field", mode(), OK + b"A: b\nContent-Length: 0\r\n\r\n"),
+    # RFC 9112 §2.2: a bare LF ends a line anywhere (accepted); a CR anywhere but before an LF is refused.
+    ("lf-only-cl", mode(split=2), b"HTTP/1.1 200 OK\nContent-Length: 5\nX-A: b\n\nhello"),
+    ("lf-only-pipeline", mode(split=4), b"HTTP/1.1 200 OK\nContent-Length: 1\n\nxHTTP/1.1 204 No Content\n\n"
+     + OK + b"Content-Length: 0\r\n\r\n"),
+    ("mixed-line-ends", mode(split=5), b"HTTP/1.1 200 OK\nA: 1\r\nB: 2\nContent-Length: 2\r\n\nok"),
+    ("lf-obs-fold", mode(split=2), OK + b"X: a\n b\n\tc\nContent-Length: 0\n\n"),
+    ("lf-100-continue", mode(split=2), b"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+    ("lf-only-chunked", mode(split=3), b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n6;x=1\n world\n"
+     b"0\nX-T: 1\n\n"),
+    ("bare-cr-as-empty-line", mode(), OK + b"Content-Length: 0\r\n\rX: y\r\n\r\n"),
+    ("cr-cr-lf", mode(), OK + b"X: a\r\r\nContent-Length: 0\r\n\r\n"),
     ("space-before-colon", mode(), OK + b"Content-Length : 0\r\n\r\n"),
     ("empty-value-ows", mode(), OK + b"X-Empty:\r\nX-Ows: \t v a l \t\r\nContent-Length: 0\r\n\r\n"),
     ("tchar-names", mode(), OK + b"x-!#$%&'*+.^_`|~09AZaz: v\r\nContent-Length: 0\r\n\r\n"),
@@ -91,6 +102,12 @@ RESPONSE = [
     ("cr-in-value", mode(), OK + b"X: a\rb\r\nContent-Length: 0\r\n\r\n"),
     ("many-fields-tiny", mode(limits=TINY), OK + b"A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"),
     ("head-over-tiny", mode(limits=TINY, split=3), OK + b"X-Pad: " + b"p" * 60 + b"\r\n\r\n"),
+    ("line-at-small", mode(limits=SMALL, split=4), OK + b"X-Line: " + b"l" * 38 + b"\r\nContent-Length: 0\r\n\r\n"),
+    ("line-over-small", mode(limits=SMALL, split=4), OK + b"X-Line: " + b"l" * 39 + b"\r\nContent-Length: 0\r\n\r\n"),
+    ("status-line-over-small", mode(limits=SMALL), b"HTTP/1.1 200 " + b"r" * 40 + b"\n\n"),
+    ("trailer-line-over-medium", mode(limits=MEDIUM, split=5), OK + TE + b"\r\n0\r\nT: " + b"t" * 130 + b"\r\n\r\n"),
+    ("fold-lines-under-small", mode(limits=SMALL, split=2), OK + b"X: " + b"a" * 40 + b"\r\n " + b"b" * 40
+     + b"\r\nContent-Length: 0\r\n\r\n"),
     ("cl-over-tiny", mode(limits=TINY), OK + b"Content-Length: 17\r\n\r\n" + b"b" * 17),
     ("chunked-over-tiny", mode(limits=TINY, split=4), OK + TE + b"\r\n8\r\n12345678\r\n9\r\n123456789\r\n0\r\n\r\n"),
     ("until-close-over-medium", mode(limits=MEDIUM, split=5), b"HTTP/1.1 200 OK\r\n\r\n" + b"z" * 70),
@@ -127,6 +144,15 @@ CHUNKED = [
     ("ext-obs-text", mode(), b"5;\xff\xfe\r\nhello\r\n0\r\n\r\n"),
     ("ext-ctl", mode(), b"5;a=\x01\r\nhello\r\n0\r\n\r\n"),
     ("ext-lone-cr", mode(), b"5;a\rb\r\nhello\r\n0\r\n\r\n"),
+    # RFC 9112 §7.1.1: extensions are parsed to the grammar (token names, token or quoted-string values).
+    ("ext-quoted-pair", mode(split=5), b"5;q=\"a\\\"b\\\\c\";n\r\nhello\r\n0;e=\"\"\r\n\r\n"),
+    ("ext-quoted-obs-text", mode(), b"5;q=\"caf\xc3\xa9\"\r\nhello\r\n0\r\n\r\n"),
+    ("ext-quoted-lf-line", mode(split=4), b"5;q=\"x\"\nhello\n0\n\n"),
+    ("ext-unbalanced-quote", mode(), b"5;q=\"abc\r\nhello\r\n0\r\n\r\n"),
+    ("ext-quoted-cr", mode(), b"5;q=\"a\rb\"\r\nhello\r\n0\r\n\r\n"),
+    ("ext-empty-name", mode(), b"5;=v\r\nhello\r\n0\r\n\r\n"),
+    ("ext-trailing-ws", mode(), b"5;a=b \r\nhello\r\n0\r\n\r\n"),
+    ("ext-quoted-over-tiny", mode(limits=TINY), b"5;q=\"ab\"\r\nhello\r\n0\r\n\r\n"),
     ("trailers", mode(split=3), b"3\r\nabc\r\n0\r\nX-Sum: 1\r\nX-Other: two words \r\n\r\n"),
     ("trailer-fold", mode(), b"3\r\nabc\r\n0\r\nX: a\r\n  b\r\n\r\n"),
     ("trailer-bad-name", mode(), b"0\r\nX Y: z\r\n\r\n"),
@@ -141,6 +167,10 @@ CHUNKED = [
     ("data-no-crlf", mode(), b"5\r\nhelloXY0\r\n\r\n"),
     ("data-cr-only", mode(), b"5\r\nhello\rX0\r\n\r\n"),
     ("data-bare-lf", mode(), b"5\r\nhello\n0\r\n\r\n"),
+    ("data-cr-cr-lf", mode(), b"5\r\nhello\r\r\n0\r\n\r\n"),
+    ("lf-everywhere", mode(split=2), b"5\nhello\n0\nX: y\n\n"),
+    ("last-chunk-lf", mode(), b"5\r\nhello\r\n0\n\r\n"),
+    ("trailers-lf-end", mode(), b"0\r\nX: y\r\n\n"),
     ("truncated-data", mode(), b"5\r\nhel"),
     ("truncated-size", mode(), b"5\r\nhello\r\n1"),
     ("truncated-before-last", mode(), b"5\r\nhello\r\n"),

@@ -103,12 +103,18 @@ inline stream_mode decode_mode(std::uint8_t b, std::size_t size) {
           .max_head_bytes = 64, .max_header_count = 3, .max_body_bytes = 16, .max_chunk_line_bytes = 8};
       break;
     case 2:
-      m.limits = {
-          .max_head_bytes = 256, .max_header_count = 8, .max_body_bytes = 256, .max_chunk_line_bytes = 24};
+      m.limits = {.max_head_bytes = 256,
+                  .max_header_count = 8,
+                  .max_body_bytes = 256,
+                  .max_chunk_line_bytes = 24,
+                  .max_header_line_bytes = 48};
       break;
     default:
-      m.limits = {
-          .max_head_bytes = 1024, .max_header_count = 20, .max_body_bytes = 64, .max_chunk_line_bytes = 64};
+      m.limits = {.max_head_bytes = 1024,
+                  .max_header_count = 20,
+                  .max_body_bytes = 64,
+                  .max_chunk_line_bytes = 64,
+                  .max_header_line_bytes = 128};
       break;
   }
   m.eof_at_end = (b & 0x80) == 0;

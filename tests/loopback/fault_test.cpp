@@ -544,7 +544,7 @@ TEST_CASE("fault: invalid status lines: bad_status_line", "[fault]") {
       "http/1.1 200 OK\r\n\r\n",          // the version is case-sensitive
       "HTTP/1.1\t200 OK\r\n\r\n",         // HTAB instead of SP
       "HTTP/1.1 200 O\x01K\r\n\r\n",      // control byte in the reason
-      "HTTP/1.1 200 OK\n\n",              // bare LF
+      "HTTP/1.1 200 OK\r\r\n\r\n",        // bare CR (a bare LF is a line end: RFC 9112 §2.2)
       "\r\nHTTP/1.1 200 OK\r\n\r\n",      // leading empty line
       "SSH-2.0-OpenSSH_9.2p1 Debian\r\n"  // not HTTP at all, and no blank line: must fail at once
   };

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -76,6 +77,7 @@ struct script_server_state {
   std::size_t closed = 0;
   std::size_t received = 0;
   std::size_t bad = 0;
+  std::size_t unexpected = 0;  // bytes seen by expect_nothing steps
   std::size_t tls_failed = 0;
   std::vector<std::vector<received_request>> per_connection;
   std::vector<tls_connection_info> tls_info;               // per connection
@@ -249,6 +251,12 @@ class connection {
             if (i + 1 < st.bytes.size()) co_await sleep(st.duration);
           }
           break;
+        case step::kind::expect_nothing: {
+          const std::size_t n = co_await read_for(st.duration);
+          std::lock_guard lock(s_.mu);
+          s_.unexpected += n;
+          break;
+        }
         case step::kind::stall:
           co_await sleep(st.duration);
           break;
@@ -298,6 +306,25 @@ class connection {
       if (ec == asio::error::eof) s_.close_notify_received(index_);  // truncation is stream_truncated
     }
     co_return !ec || n > 0;
+  }
+
+  // Reads until a byte arrives, the client closes or `d` passes (the timer cancels the read); returns the
+  // bytes buffered past what earlier steps consumed, which stay for the next step.
+  asio::awaitable<std::size_t> read_for(std::chrono::milliseconds d) {
+    if (end_ == begin_) {
+      // `waiting`: a timer that expired just as bytes arrived still runs its handler, which must then not
+      // cancel the next step's read (nor touch `this`, which is alive only while we wait).
+      auto waiting = std::make_shared<bool>(true);
+      asio::steady_timer timer(stream_.get_executor());
+      timer.expires_after(d);
+      timer.async_wait([this, waiting](std::error_code ec) {
+        if (!ec && *waiting) socket().cancel(ec);
+      });
+      co_await fill();
+      *waiting = false;
+      timer.cancel();
+    }
+    co_return end_ - begin_;
   }
 
   asio::awaitable<bool> read_head(received_request& req, body_framing& fr) {
@@ -553,6 +580,11 @@ std::size_t script_server::requests_received() const {
 std::size_t script_server::bad_requests() const {
   std::lock_guard lock(s_->mu);
   return s_->bad;
+}
+
+std::size_t script_server::unexpected_bytes() const {
+  std::lock_guard lock(s_->mu);
+  return s_->unexpected;
 }
 
 std::size_t script_server::tls_handshake_failures() const {

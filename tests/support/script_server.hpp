@@ -47,6 +47,7 @@ struct step {
     expect_request,  ///< read one complete request (head, then body by Content-Length or chunked); record it
     expect_head,     ///< read only a request head and record it (for Expect: 100-continue)
     expect_body,     ///< read the body of the request read by expect_head; added to that record
+    expect_nothing,  ///< read for `duration`; bytes that arrive are counted by unexpected_bytes()
     send,            ///< write `bytes`
     send_drip,       ///< write `bytes` one byte at a time, `duration` apart
     stall,           ///< do nothing for `duration` (reads nothing either)
@@ -67,6 +68,10 @@ struct step {
   static step expect_head() { return {kind::expect_head, {}, {}}; }
   /// Read the body announced by the head from expect_head; it is appended to that record.
   static step expect_body() { return {kind::expect_body, {}, {}}; }
+  /// Read for `d` and count every byte the client sends meanwhile, or had already sent past what earlier
+  /// steps consumed (e.g. a body that came with its head, before the 100 Continue a script sends next), in
+  /// unexpected_bytes(). The bytes stay buffered for the next step. Plain TCP only.
+  static step expect_nothing(std::chrono::milliseconds d) { return {kind::expect_nothing, {}, d}; }
   /// Write `bytes` as they are.
   static step send(std::string bytes) { return {kind::send, std::move(bytes), {}}; }
   /// Write `bytes` one byte per write, waiting `interval` after each byte but the last.
@@ -164,6 +169,8 @@ class script_server {
   std::size_t requests_received() const;
   /// Connections closed because a request could not be parsed.
   std::size_t bad_requests() const;
+  /// Bytes that expect_nothing steps saw arrive (all connections).
+  std::size_t unexpected_bytes() const;
   /// TLS handshakes that failed (for example because the client rejected the certificate).
   std::size_t tls_handshake_failures() const;
   /// TLS: what the TLS layer saw on each connection, in accept order (one entry per accepted connection;

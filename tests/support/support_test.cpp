@@ -322,6 +322,54 @@ TEST_CASE("script: expect_head and expect_body script a 100-continue exchange", 
   CHECK(reqs[0].raw.size() == reqs[0].raw.find("\r\n\r\n") + 4 + 3);
 }
 
+TEST_CASE("script: expect_nothing counts bytes sent too early, and keeps them", "[support]") {
+  const auto script = [] {
+    return std::vector<sentinel::test::script>{
+        {step::expect_head(), step::expect_nothing(200ms), step::send("HTTP/1.1 100 Continue\r\n\r\n"),
+         step::expect_body(), step::send(script_server::response(200, "got it"))}};
+  };
+  const std::string head =
+      "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+  auto exchange = [&](script_server& srv, bool body_with_head, std::chrono::milliseconds body_delay) {
+    asio::io_context ctx;
+    run_until(ctx, [&]() -> asio::awaitable<void> {
+      tcp::socket s(co_await asio::this_coro::executor);
+      co_await connect(s, srv.port());
+      const std::string first = body_with_head ? head + "abc" : head;  // named: g++ 12, style.md §0
+      co_await write_all(s, first);
+      std::string buf;
+      if (!body_with_head && body_delay.count() > 0) {
+        asio::steady_timer t(s.get_executor(), body_delay);
+        co_await t.async_wait(asio::use_awaitable);
+        co_await write_all(s, "abc");
+      }
+      const std::string interim = co_await read_response(s, buf, false);
+      CHECK(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+      if (!body_with_head && body_delay.count() == 0) co_await write_all(s, "abc");
+      const std::string final_reply = co_await read_response(s, buf);
+      CHECK(body_of(final_reply) == "got it");
+    }());
+    const auto reqs = srv.requests_on(0);
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].body == "abc");  // the bytes counted stay for expect_body
+  };
+  SECTION("the body waits for the 100: nothing counted") {
+    script_server srv(script());
+    exchange(srv, false, 0ms);
+    CHECK(srv.unexpected_bytes() == 0);
+  }
+  SECTION("the body came with the head") {
+    script_server srv(script());
+    exchange(srv, true, 0ms);
+    CHECK(srv.unexpected_bytes() == 3);
+  }
+  SECTION("the body came during the wait") {
+    script_server srv(script());
+    exchange(srv, false, 50ms);
+    CHECK(srv.unexpected_bytes() == 3);
+  }
+}
+
 TEST_CASE("response builders", "[support]") {
   CHECK(script_server::response(404, "no", {{"X-A", "1"}}) ==
         "HTTP/1.1 404 Not Found\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nno");

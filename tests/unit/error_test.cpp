@@ -17,7 +17,7 @@ using sentinel::error;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_url);
-constexpr int last_error = static_cast<int>(error::callback_threw);
+constexpr int last_error = static_cast<int>(error::header_line_too_long);
 
 // A category with the same name as Asio's misc category but a different address: what a program sees when
 // two copies of Asio are linked into different shared objects.
@@ -54,6 +54,8 @@ TEST_CASE("error category name and messages", "[error]") {
   CHECK(std::error_code(error::chunk_line_too_long).message().find("limits.max_chunk_line_bytes") !=
         std::string::npos);
   CHECK(std::error_code(error::decoded_too_large).message().find("limits.max_decoded_bytes") !=
+        std::string::npos);
+  CHECK(std::error_code(error::header_line_too_long).message().find("limits.max_header_line_bytes") !=
         std::string::npos);
   CHECK(std::error_code(error::too_many_redirects).message().find("redirect.max_redirects") !=
         std::string::npos);
@@ -122,6 +124,7 @@ TEST_CASE("sentinel errors map onto exactly one condition", "[error]") {
       {error::chunk_line_too_long, condition::limit_exceeded},
       {error::too_many_redirects, condition::limit_exceeded},
       {error::decoded_too_large, condition::limit_exceeded},
+      {error::header_line_too_long, condition::limit_exceeded},
       {error::pool_timeout, condition::timeout},
       {error::resolve_timeout, condition::timeout},
       {error::connect_timeout, condition::timeout},

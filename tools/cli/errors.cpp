@@ -52,6 +52,7 @@ int exit_code_for_sentinel(error e) noexcept {
     case error::unsupported_content_encoding:
       return exit_code::bad_content_encoding;
     case error::header_too_large:
+    case error::header_line_too_long:
     case error::too_many_headers:
       return exit_code::head_too_large;
     case error::body_too_large:

@@ -47,9 +47,18 @@ struct plan {
   std::vector<sentinel::url> urls;
   body_plan body;
   std::string method;
-  sentinel::headers fields;  ///< every field the tool sends, in order (the library adds Host and
-                             ///< Content-Length)
+  sentinel::headers fields;      ///< every field the tool sends, in order (the library adds Host,
+                                 ///< Content-Length and, with expect_continue, Expect)
+  bool expect_continue = false;  ///< hold the body until "100 Continue" (request_options::expect_continue)
 };
+
+/// curl's head limits, which the tool keeps (see client_options_for and docs/limits.md).
+constexpr std::size_t max_head_bytes = 300 * 1024;
+constexpr std::size_t max_header_line_bytes = 100 * 1024 - 1;
+
+/// curl sends Expect: 100-continue on its own for bodies larger than this (EXPECT_100_THRESHOLD, 1 MiB; a
+/// body of exactly 1 MiB goes without it, measured with curl 7.88.1).
+constexpr std::uint64_t expect_threshold = 1024 * 1024;
 
 // curl -d: "@FILE" is the file's content without CR and LF, "@-" standard input; else the text itself.
 // --data-binary: the same without stripping. Parts are joined with '&'. Returns the exit code.
@@ -91,13 +100,35 @@ int build_body(const fetch_options& o, body_plan& body, std::string& problem) {
   return exit_code::ok;
 }
 
-// The fields every request carries: curl's defaults (User-Agent, Accept), Accept-Encoding with
-// --compressed, Content-Type with data, then the -H fields. A -H field replaces a default of the same
-// name; "Name:" removes it.
-sentinel::headers build_fields(const fetch_options& o, bool has_body) {
+std::vector<header_arg> header_args(const fetch_options& o) {
   std::vector<header_arg> args;
   for (const auto& h : o.headers)
     args.push_back(*parse_header_arg(h));  // validated by the parser
+  return args;
+}
+
+bool is_expect_continue(const header_arg& a) {
+  return sentinel::iequals(a.name, "Expect") && sentinel::iequals(a.value, "100-continue");
+}
+
+// Whether the body waits for "100 Continue", curl's rule (lib/http.c): a -H "Expect: 100-continue" asks
+// for it; without an Expect field of the user's, a body over 1 MiB gets it; any other Expect field ("-H
+// 'Expect:'" included, which removes it) means no wait. Only a body can wait (the field value is
+// case-insensitive, RFC 9110 §10.1.1). The library then writes the field itself and holds the body until the
+// 100 arrives, a final response comes first, or timeouts.expect_continue (1 s, curl's default) passes.
+bool wants_expect_continue(const std::vector<header_arg>& args, std::uint64_t body_size) {
+  if (body_size == 0) return false;
+  for (const auto& a : args)
+    if (sentinel::iequals(a.name, "Expect")) return is_expect_continue(a);
+  return body_size > expect_threshold;
+}
+
+// The fields every request carries: curl's defaults (User-Agent, Accept), Accept-Encoding with
+// --compressed, Content-Type with data, then the -H fields. A -H field replaces a default of the same
+// name; "Name:" removes it. With expect_continue a -H "Expect: 100-continue" is left to the library, which
+// sends it itself (the field must not appear twice).
+sentinel::headers build_fields(const fetch_options& o, bool has_body, bool expect_continue) {
+  const std::vector<header_arg> args = header_args(o);
   auto given = [&](std::string_view name) {
     for (const auto& a : args)
       if (sentinel::iequals(a.name, name)) return true;
@@ -108,7 +139,7 @@ sentinel::headers build_fields(const fetch_options& o, bool has_body) {
   if (!given("Accept")) fields.add("Accept", "*/*");
   if (o.compressed && !given("Accept-Encoding")) fields.add("Accept-Encoding", SENTINEL_CLI_ACCEPT_ENCODING);
   for (const auto& a : args)
-    if (!a.remove) fields.add(a.name, a.value);
+    if (!a.remove && !(expect_continue && is_expect_continue(a))) fields.add(a.name, a.value);
   if (has_body && !given("Content-Type")) fields.add("Content-Type", "application/x-www-form-urlencoded");
   return fields;
 }
@@ -123,6 +154,13 @@ sentinel::client_options client_options_for(const fetch_options& o) {
   if (o.connect_timeout && o.connect_timeout->count() > 0) c.timeouts.connect = *o.connect_timeout;
   // Bodies stream to their destination: no size limit on them, decoded or not (curl has none either).
   c.limits.max_decoded_bytes = 0;
+  // The head: curl's limits (docs/limits.md). 300 KiB for the whole head (MAX_HTTP_RESP_HEADER_SIZE), one
+  // line below 100 KiB (CURL_MAX_HTTP_HEADER; its buffer keeps a byte for the NUL, so curl 7.88.1 takes a
+  // 102,399-byte line and refuses a 102,400-byte one, line end included: measured), and no cap on the
+  // number of fields of its own, since the byte limits bound it.
+  c.limits.max_head_bytes = max_head_bytes;
+  c.limits.max_header_line_bytes = max_header_line_bytes;
+  c.limits.max_header_count = std::numeric_limits<std::size_t>::max();
   c.redirect.follow = o.location;
   c.redirect.max_redirects =
       o.max_redirs < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(o.max_redirs);
@@ -149,7 +187,7 @@ std::string response_head(const sentinel::response& res) {
 }
 
 // The request head as the serializer writes it (Host first unless set, the fields in order,
-// Content-Length when there is a body or the method expects one), with "> " prefixes for -v.
+// Content-Length when there is a body or the method expects one, then Expect), with "> " prefixes for -v.
 std::string verbose_request_head(const sentinel::request& req, const body_plan& body) {
   std::string s = "> " + req.method() + " " + std::string(req.url().target()) + " HTTP/1.1\n";
   if (!req.headers().contains("Host")) s += "> Host: " + req.url().host_header() + "\n";
@@ -158,6 +196,7 @@ std::string verbose_request_head(const sentinel::request& req, const body_plan& 
   const bool expects_body = req.method() == "POST" || req.method() == "PUT" || req.method() == "PATCH";
   if ((body.size > 0 || expects_body) && !req.headers().contains("Content-Length"))
     s += "> Content-Length: " + std::to_string(body.size) + "\n";
+  if (req.options().expect_continue) s += "> Expect: 100-continue\n";
   return s + ">\n";
 }
 
@@ -176,6 +215,10 @@ std::string describe(const std::error_code& ec) {
   if (ec == sentinel::error::request_timeout) return "the transfer did not finish within --max-time";
   if (ec == sentinel::error::connect_timeout) return "could not connect within the connect timeout";
   if (ec == sentinel::error::too_many_redirects) return "more redirects than --max-redirs allows";
+  if (ec == sentinel::error::header_too_large)
+    return "the response head is larger than 300 KiB (curl's limit)";
+  if (ec == sentinel::error::header_line_too_long)
+    return "a response header line is 100 KiB or longer (curl's limit)";
   return ec.message();
 }
 
@@ -209,6 +252,7 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
   } else if (p.body.present) {
     req.set_body(p.body.bytes);
   }
+  req.options().expect_continue = p.expect_continue;
   bool failing = false;       // -f and a status >= 400: the body is not written
   bool write_failed = false;  // the sink refused bytes: the exchange was aborted
   bool head_seen = false;
@@ -304,7 +348,7 @@ asio::awaitable<int> fetch_all(sentinel::http_client& client, const plan& p) {
 }  // namespace
 
 int run_fetch(const fetch_options& o) {
-  plan p{o, {}, {}, {}, {}};
+  plan p{o, {}, {}, {}, {}, false};
   for (const auto& text : o.urls) {
     std::error_code ec;
     sentinel::url u = parse_cli_url(text, ec);
@@ -324,7 +368,8 @@ int run_fetch(const fetch_options& o) {
     return code;
   }
   p.method = !o.method.empty() ? o.method : o.head ? "HEAD" : p.body.present ? "POST" : "GET";
-  p.fields = build_fields(o, p.body.present);
+  p.expect_continue = wants_expect_continue(header_args(o), p.body.size);
+  p.fields = build_fields(o, p.body.present, p.expect_continue);
 
   asio::io_context ctx(1);
   sentinel::http_client client(ctx, client_options_for(o));
