@@ -61,11 +61,12 @@ DEPS_HINT = "tools/deps.sh bench installs it"
 
 class Scenario:
     def __init__(self, name, path, connections, requests, seconds, body, rate=0, reference="wrk",
-                 quick=None, question=""):
+                 quick=None, question="", timeout=120):
         self.name, self.path, self.connections, self.requests = name, path, connections, requests
         self.seconds = seconds      # for duration-only clients (wrk); 0: not expressible by them
         self.body, self.rate, self.reference, self.question = body, rate, reference, question
         self.quick = quick          # (requests, seconds) for --quick, or None: not in the quick run
+        self.timeout = timeout      # s, after which a client run is killed (and invalid)
 
     def params(self, quick):
         """(requests, wrk seconds) for a full or a quick run (a scenario outside the quick set, asked for
@@ -88,7 +89,7 @@ SCENARIOS = [
              question="1 MiB bodies: read buffer sizing and copies"),
     Scenario("chunked4k_c64", "/chunked", 64, 100_000, 3, 4096,
              question="the same 4 KiB, Transfer-Encoding: chunked"),
-    Scenario("hello_c10k", "/hello", 10_000, 30_000, 3, 13,
+    Scenario("hello_c10k", "/hello", 10_000, 20_000, 3, 13, timeout=240,
              question="10,000 connections: connection setup and per-connection state"),
     Scenario("seed_c100x100", "/hello", 100, 10_000, 0, 13, reference="h2load",
              question="the seed's shape: 100 connections x 100 requests, a fresh process"),
@@ -622,6 +623,9 @@ def one_run(peer, argv, sc, nginx, cpu, timeout_s, resp_bytes, quiet, workdir, l
                    note=("killed after %d s" % timeout_s) if rc is None else f"no result (exit {rc}): {tail}")
         return run
     ok = r["ok"]
+    if r["errors"] and not r["note"]:  # the native peers describe their first error on stderr
+        m = re.search(r"^first error: (.*)$", err, re.M)
+        r["note"] = m.group(1)[:200] if m else err.strip()[-200:]
     client_s, server_s = user + system, (s1 - s0) / HZ
     run.update(
         requests=r["requests"], ok=ok, errors=r["errors"], rps=round(r["rps"], 1),
@@ -717,7 +721,7 @@ def run_scenario(sc, peers, args, out_dir, cpus):
     nginx = Nginx(nginx_bin, server_cpu, nofile, sc.connections)
     workdir = tempfile.mkdtemp(prefix="sentinel-bench-run-")
     started = now_iso()
-    timeout_s = args.run_timeout or (60 if quick else 120)
+    timeout_s = args.run_timeout or (60 if quick else sc.timeout)
     quiet = Quiet(args.quiet_pct, args.quiet_max if args.quiet_max is not None else (1 if quick else 30),
                   args.quiet_budget if args.quiet_budget is not None else (3 if quick else 60),
                   0.5 if quick else 1.0, nginx.pids)
@@ -829,7 +833,7 @@ def main():
                    help="quiet: other processes use less than this %% of one CPU (default 20)")
     r.add_argument("--quiet-max", type=float, help="longest wait for a quiet second per run (default 30, quick 1)")
     r.add_argument("--quiet-budget", type=float, help="longest wait per scenario in all (default 60 s, quick 3)")
-    r.add_argument("--run-timeout", type=int, default=0, help="kill a client after this many s (120, quick 60)")
+    r.add_argument("--run-timeout", type=int, default=0, help="kill a client after this many s (default 120, hello_c10k 240, quick 60)")
     sub.add_parser("list", help="print the scenarios")
     args = ap.parse_args()
 
