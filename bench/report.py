@@ -3,7 +3,7 @@
 
     report.py SUMMARY [--results bench/RESULTS.md] [--command CMD] [--stdout]
 
-SUMMARY: a summary.json (bench/summary.py writes BUILD/bench/loopback/summary.json), or a directory of
+SUMMARY: a summary.json (bench/summary.py writes BUILD/bench/loopback-results/summary.json), or a directory of
 scenario files. Replaces everything between the two marker lines below in RESULTS.md (and nothing else:
 the hand-written sections around them stay as they are); --stdout prints the section instead.
 Python standard library only.

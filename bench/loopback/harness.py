@@ -3,7 +3,7 @@
 
     harness.py run --out DIR [--quick] [--reps N] [--scenario NAME]... [--peer NAME]...
                    [--native NAME PATH]... [--missing NAME REASON]... [--sentinel-cli PATH]
-                   [--source-root DIR]
+                   [--launcher PATH] [--source-root DIR] [--quiet-pct P] [--quiet-max S] [--quiet-budget S]
     harness.py list                      # the scenarios and peers, with their parameters
 
 `meson test --benchmark` runs it once per scenario (bench/loopback/meson.build) and bench/summary.py
@@ -11,14 +11,15 @@ prints the table of all of them at the end. See bench/README.md for what is meas
 
 What one `run` does, for each scenario asked for:
   * starts its own nginx (nginx.conf.in beside this file: 1 worker, 127.0.0.1 only, a free port, a
-    temporary prefix) pinned to the first CPU this process may use, and runs every client pinned to the
-    second (taskset -c); on a single-CPU machine both run unpinned, and the output says so;
+    temporary prefix) pinned to the first CPU this process may use (taskset -c), and runs every client
+    pinned to the second (launch.cpp sets the affinity; the commands are recorded as the equivalent
+    `taskset -c`); on a single-CPU machine both run unpinned, and the output says so;
   * checks each URL once (status, length, chunked framing), and measures the exact size of one response;
   * runs every peer N times (reps), interleaved: rep 1 of every peer, then rep 2, ...; before each run it
     waits, bounded, for a quiet second (other processes' CPU below a threshold) and records whether it got
     one;
-  * per run: the client's user and system CPU time (wait4 of the client process), divided by completed
-    requests; peak RSS; req/s as the client reports it; p50/p99 where the client reports them; the
+  * per run: the client's user and system CPU time (launch.cpp's wait4() of the client alone), divided by
+    the requests completed OK; its peak RSS; req/s as the client reports it; p50/p99 where the client reports them; the
     connections and requests nginx counted (stub_status); nginx's own CPU; the rest of the machine's CPU;
   * per peer: medians over the valid reps, min and max, and the ratio to the reference peer of the same
     rep (wrk; h2load where wrk cannot express the scenario);
@@ -41,7 +42,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
