@@ -105,8 +105,9 @@ int main(int argc, char** argv) {
     curl_easy_setopt(l.easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(l.easy, CURLOPT_NOSIGNAL, 1L);
     // No per-transfer timeout, as in the other native peers: the harness bounds the whole run. (With 10,000
-    // connections libcurl serves a request in ~1 ms of CPU -- it looks for an idle connection by walking
-    // every connection to the host -- so a 30 s limit would turn its slowness into errors.)
+    // connections libcurl spends ~1 ms of CPU per request, against 17 us with 64 -- its connection cache
+    // seems to scan every connection to the host for an idle one -- so a 30 s limit would turn its
+    // slowness into errors.)
     curl_easy_setopt(l.easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(l.easy, CURLOPT_WRITEDATA, &l);
     curl_easy_setopt(l.easy, CURLOPT_PRIVATE, &l);
