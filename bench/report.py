@@ -34,8 +34,11 @@ def section(docs, source, command):
     for line in benchfmt.environment_lines(docs):
         out.append(f"- {line}")
     if ran:
+        out.append(f"- the scenarios ran from {min(d['started'] for d in ran)} to "
+                   f"{max(d['finished'] for d in ran)}")
         e = max(ran, key=lambda d: d["finished"])["environment"]
-        out.append(f"- nginx: `{e['nginx']['command']}` (worker_connections {e['nginx']['worker_connections']})")
+        out.append(f"- nginx, as started for the last scenario (worker_connections grows with a scenario's "
+                   f"connections): `{e['nginx']['command']}`")
         out.append(f"- load average when the last scenario finished: "
                    + ", ".join(f"{x:.2f}" for x in e["loadavg"]))
     out += ["", "| " + " | ".join(c for c, _ in benchfmt.COLUMNS) + " |",
