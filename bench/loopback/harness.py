@@ -437,7 +437,8 @@ class Nginx:
                 [self.binary, "-p", self.prefix, "-e", os.path.join(self.prefix, "error.log"), "-c", path]
             self.command = " ".join(argv)
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, start_new_session=True)
+                                         stderr=subprocess.PIPE, start_new_session=True,
+                                         preexec_fn=terminate_with_parent)
             for _ in range(100):
                 if self.proc.poll() is not None:
                     break
@@ -494,6 +495,16 @@ class Nginx:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+def terminate_with_parent():
+    """In a child before exec: SIGTERM (nginx: stop at once) when the harness dies, even by SIGKILL."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port():
@@ -586,6 +597,10 @@ def run_client(argv, cpu, timeout_s, workdir, launcher):
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
         _, status, ru = os.wait4(proc.pid, 0)
+    except BaseException:  # SIGTERM, Ctrl-C: the client goes with us
+        os.killpg(proc.pid, signal.SIGKILL)
+        os.waitpid(proc.pid, 0)
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -754,16 +769,18 @@ def run_scenario(sc, peers, args, out_dir, cpus):
                 run["rep"] = rep
                 results[p.name]["runs"].append(run)
                 print("  " + benchfmt.run_line(sc.name, rep, reps, p.name, run), flush=True)
+        failure = None
     except Exception as e:  # a broken harness is a failure, not a skip
-        print(f"harness: {sc.name}: {e}", file=sys.stderr)
-        err = nginx.stop()
-        if err.strip():
-            print("nginx said:\n" + err.strip()[-2000:], file=sys.stderr)
+        failure = e
+    finally:  # first of all, whatever happened (even SIGTERM or a closed stdout): no nginx left behind
+        said = nginx.stop()
         nginx.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
+    if failure is not None:
+        print(f"harness: {sc.name}: {failure}", file=sys.stderr)
+        if said.strip():
+            print("nginx said:\n" + said.strip()[-2000:], file=sys.stderr)
         return 1
-    nginx.cleanup()
-    shutil.rmtree(workdir, ignore_errors=True)
 
     doc = benchfmt.scenario_doc(
         scenario=dict(name=sc.name, question=sc.question, path=sc.path, connections=sc.connections,
@@ -836,6 +853,7 @@ def main():
     r.add_argument("--run-timeout", type=int, default=0, help="kill a client after this many s (default 120, hello_c10k 240, quick 60)")
     sub.add_parser("list", help="print the scenarios")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # cleanups run
 
     if args.cmd == "list":
         for s in SCENARIOS:

@@ -10,13 +10,16 @@
 // Why not Python's own wait4(): a process's peak RSS (ru_maxrss) survives exec, so a client forked from
 // the harness reports at least the harness's own RSS (~25 MB). Forked from this small program instead, its
 // peak RSS starts from ~1.5 MB. Measuring the client here also leaves taskset's exec out of its CPU time.
-// Exit status: the client's; 127 when it could not be started.
+// Both this program and the client die with their parent (PR_SET_PDEATHSIG): a harness killed even by
+// SIGKILL leaves no load running. Exit status: the client's; 127 when it could not be started.
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,12 +31,16 @@ int main(int argc, char** argv) {
   }
   const char* result = argv[1];
   const char* cpu = argv[2];
+  const pid_t harness = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != harness) return 127;  // it is gone already
+  const pid_t self = getpid();
   const pid_t child = fork();
   if (child < 0) {
     std::perror("launch: fork");
     return 127;
   }
   if (child == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self) _exit(127);
     if (std::strcmp(cpu, "-") != 0) {
       cpu_set_t set;
       CPU_ZERO(&set);
