@@ -58,11 +58,19 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, co
   parser_.set_limits(limits);
   parser_.reset(params.kind);
   consumer_ = params.consumer;
+  res_ = &res;
+  early_ec_.clear();
+  responded_ = false;
   reader_.start(true);  // the response cannot be there yet: skip the read that would say EAGAIN
 
   bool body_pending = false;
   out.ec = co_await send_request(head, body, body_pending);
-  if (!out.ec) {
+  if (!out.ec && early_ec_) out.ec = early_ec_;
+  if (!out.ec && responded_) {
+    // The server answered before the request was all out (it may never read the rest): the response
+    // stands, and the connection, whose request stream is cut short, is not reused.
+    reusable_ = false;
+  } else if (!out.ec) {
     out.request_written = !body_pending;
     out.ec = co_await read_response(body, body_pending, out, res);
   }
@@ -72,6 +80,7 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, co
   if (out.ec) reusable_ = false;
   deadlines_.clear();
   consumer_ = nullptr;
+  res_ = nullptr;
   co_return out;
 }
 
@@ -82,10 +91,12 @@ asio::awaitable<std::error_code> connection::send_request(std::string_view head,
   body_pending = !body.empty() && (body.expect_continue || !body.in_memory());
   const std::string_view first_body =
       body.in_memory() && !body.expect_continue ? body.data : std::string_view{};
-  std::error_code ec = co_await write_all(stream_, deadlines_, head, first_body);
+  // Only a body may make the server answer before the request is out; a bare head goes out unwatched.
+  response_watch* const w = first_body.empty() ? nullptr : watch();
+  std::error_code ec = co_await write_all(stream_, deadlines_, head, first_body, w);
   ctx_->counters.bytes_sent.add(head.size() + first_body.size());
-  if (!ec && body_pending && !body.expect_continue) {
-    ec = co_await send_body(stream_, deadlines_, ctx_->counters, body);
+  if (!ec && !responded_ && body_pending && !body.expect_continue) {
+    ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch());
     body_pending = false;
   }
   if (!ec && body_pending) {
@@ -113,9 +124,49 @@ asio::awaitable<std::error_code> connection::read_response(const outgoing_body& 
     if (body_pending && (continue_received_ || deadlines_.continue_expired())) {
       deadlines_.end_continue();
       body_pending = false;
-      if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body)) co_return ec;
+      if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch())) co_return ec;
+      if (early_ec_) co_return early_ec_;
+      if (responded_) {
+        reusable_ = false;  // answered before the body was all out (see exchange())
+        co_return std::error_code{};
+      }
       out.request_written = true;
     }
+  }
+}
+
+asio::awaitable<bool> connection::on_readable() {
+  response_reader::chunk c;
+  reader_.start_reading();  // it is readable now: read at once
+  const std::error_code ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+  if (ec) {
+    // EOF or an error: the peer is going away; the next write says so, and after_write_error() reads
+    // what is left. Keep what arrived.
+    if (c.size > 0) reader_.keep(stream_, c, 0);
+    co_return false;
+  }
+  std::size_t consumed = 0;
+  if ((early_ec_ = process(c, consumed, *res_))) co_return true;
+  if (parser_.done()) co_return (responded_ = true);
+  reader_.keep(stream_, c, consumed);
+  co_return false;
+}
+
+asio::awaitable<bool> connection::after_write_error() {
+  // What the peer sent before it went away is in the receive queue already (TCP delivers it before the
+  // reset or the EOF): read it without waiting. Nothing there means the write's error stands.
+  for (;;) {
+    response_reader::chunk c;
+    const std::error_code ec = reader_.fill_now(*ctx_, stream_, c);
+    if (ec && !is_eof(ec)) co_return false;  // would_block, a reset before any answer, ...
+    std::size_t consumed = 0;
+    if (c.size > 0 && process(c, consumed, *res_)) co_return false;
+    if (!parser_.done() && ec) {
+      if (reader_.bytes() == 0 || on_eof(ec, *res_)) co_return false;  // an until-close body may end here
+    }
+    if (parser_.done()) co_return (responded_ = true);
+    if (ec) co_return false;
+    reader_.keep(stream_, c, consumed);
   }
 }
 

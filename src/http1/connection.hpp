@@ -4,12 +4,15 @@
 // transport::connect, reading through response_reader, writing through upload.hpp. exchange() is the
 // whole HTTP/1 story of one request: write the head (and an in-memory body) in one write, send a file or
 // source body (after 100 Continue when asked), read and frame the response, and decide whether the
-// connection may carry another request.
+// connection may carry another request. While a body goes out it also watches for the response (a
+// server may answer 413 and stop reading): a complete response ends the upload, and the connection is
+// then never reused. TLS streams do not watch yet: they read the response after the request.
 #pragma once
 
 #include "http1/exchange_types.hpp"
 #include "http1/parser.hpp"
 #include "http1/reader.hpp"
+#include "http1/upload.hpp"
 #include "transport/connect.hpp"
 #include "transport/context.hpp"
 #include "transport/deadlines.hpp"
@@ -25,7 +28,7 @@
 
 namespace sentinel::detail {
 
-class connection : public std::enable_shared_from_this<connection> {
+class connection final : public std::enable_shared_from_this<connection>, private response_watch {
  public:
   connection(std::shared_ptr<connection_context> ctx, std::string origin);
   ~connection();
@@ -69,6 +72,10 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<std::error_code> read_response(const outgoing_body& body, bool& body_pending,
                                                  exchange_outcome& out, response& res);
   std::error_code on_eof(std::error_code read_ec, response& res);
+  // response_watch: the response arriving while the request is still going out (readiness streams)
+  asio::awaitable<bool> on_readable() override;
+  asio::awaitable<bool> after_write_error() override;
+  response_watch* watch() noexcept { return stream_.reads_by_readiness() ? this : nullptr; }
   std::error_code process(response_reader::chunk& c, std::size_t& consumed, response& res);
   void copy_head(response& res);
   std::weak_ptr<void> life() noexcept { return weak_from_this(); }
@@ -81,6 +88,8 @@ class connection : public std::enable_shared_from_this<connection> {
   response_reader reader_;
   std::string wbuf_;
   response_consumer* consumer_ = nullptr;  // during an exchange
+  response* res_ = nullptr;                // during an exchange
+  std::error_code early_ec_;               // reading the response while writing failed
   bool reusable_ = false;
   bool continue_received_ = false;  // a 100 Continue arrived
 };

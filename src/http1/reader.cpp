@@ -109,6 +109,21 @@ asio::awaitable<std::error_code> response_reader::fill_tls(stream& s, deadline_s
   co_return std::error_code{};
 }
 
+std::error_code response_reader::fill_now(connection_context& ctx, stream& s, chunk& c) {
+  char* const buf = ctx.read_buffer();
+  const std::size_t k = spill_.size();
+  if (k > 0) std::memcpy(buf, spill_.data(), k);
+  std::error_code ec;
+  const std::size_t n = s.try_read(asio::buffer(buf + k, ctx.read_buffer_size() - k), ec);
+  c = {buf, k + n};
+  if (!ec) {
+    bytes_ += n;
+    ctx.counters.bytes_received.add(n);
+  }
+  if (!ec || ec == asio::error::eof) spill_.clear();  // now in `c`
+  return ec;
+}
+
 void response_reader::keep(const stream& s, const chunk& c, std::size_t consumed) {
   const std::size_t rest = c.size - consumed;
   if (!s.reads_by_readiness()) {

@@ -36,11 +36,16 @@ class response_reader {
     bytes_ = 0;
     wait_first_ = wait_first;
   }
+  /// The next fill() reads at once (the stream is known to be readable).
+  void start_reading() noexcept { wait_first_ = false; }
   /// Reads more. Errors: eof (with what is left in `c`), a passed deadline (its own code), the stream's
   /// error, operation_aborted. When the Expect: 100-continue wait ends it returns what it has (maybe
   /// nothing) without error, so the body can go.
   asio::awaitable<std::error_code> fill(stream& s, deadline_set& d, connection_context& ctx,
                                         const std::weak_ptr<void>& life, chunk& c);
+  /// Like fill() on a readiness stream, but never waits: would_block when nothing is there (what is
+  /// kept stays kept).
+  std::error_code fill_now(connection_context& ctx, stream& s, chunk& c);
   /// Keeps `c`'s bytes from `consumed` on for the next fill().
   void keep(const stream& s, const chunk& c, std::size_t consumed);
   /// Drops what is kept (the message is done).

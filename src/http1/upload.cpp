@@ -4,6 +4,8 @@
 #include "http1/chunked.hpp"
 #include "transport/cancel.hpp"
 
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -15,24 +17,60 @@
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <tuple>
+#include <variant>
 
 namespace sentinel::detail {
 
+namespace {
+
+bool is_peer_gone(const std::error_code& ec) noexcept {
+  return ec == asio::error::broken_pipe || ec == asio::error::connection_reset ||
+         ec == asio::error::connection_aborted;
+}
+
+// Waits until the stream can take more bytes, or (with a watch) until the response is complete.
+asio::awaitable<std::error_code> wait_to_write(stream& s, response_watch* watch) {
+  using namespace asio::experimental::awaitable_operators;
+  std::error_code ec;
+  if (watch == nullptr) {
+    co_await s.async_wait_writable(asio::redirect_error(asio::use_awaitable, ec));
+    co_return ec;
+  }
+  for (;;) {
+    // Both waits at once; the loser is cancelled (per operation, the stream stays usable).
+    auto r = co_await (s.async_wait_writable(asio::experimental::as_tuple(asio::use_awaitable)) ||
+                       s.async_wait_readable(asio::experimental::as_tuple(asio::use_awaitable)));
+    if (r.index() == 0) co_return std::get<0>(std::get<0>(r));
+    if ((ec = std::get<0>(std::get<1>(r)))) co_return ec;
+    const bool stop = co_await watch->on_readable();
+    if (stop) co_return std::error_code{};  // the whole response is here (or reading it failed)
+  }
+}
+
+}  // namespace
+
 asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
-                                           std::string_view b) {
+                                           std::string_view b, response_watch* watch) {
   std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
   std::error_code ec;
   if (d.fired()) co_return d.fired_or(ec);
   if (auto* tls = s.tls()) {
     co_await asio::async_write(*tls, bufs, asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
-      ec = asio::error::operation_aborted;
+    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
     co_return d.fired_or(ec);
   }
   std::size_t left = a.size() + b.size();
   for (;;) {
     const std::size_t n = s.try_write(bufs, ec);
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return d.fired_or(ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      // The peer stopped reading and closed: what it said before that may be a whole response.
+      if (watch != nullptr && is_peer_gone(ec)) {
+        const bool answered = co_await watch->after_write_error();  // (not in a condition: g++ 12)
+        if (answered) co_return std::error_code{};
+      }
+      co_return d.fired_or(ec);
+    }
     left -= n;
     if (left == 0) co_return std::error_code{};
     // Drop what went out from the front of the two buffers.
@@ -42,11 +80,10 @@ asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std
       buf += k;
       skip -= k;
     }
-    ec.clear();
-    co_await s.async_wait_writable(asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
-      ec = asio::error::operation_aborted;
+    ec = co_await wait_to_write(s, watch);
+    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
     if (ec) co_return d.fired_or(ec);
+    if (watch != nullptr && watch->responded()) co_return std::error_code{};
   }
 }
 
@@ -86,9 +123,9 @@ asio::awaitable<std::error_code> next_block(const outgoing_body& body, std::uint
 }  // namespace
 
 asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, client_counters& counters,
-                                           const outgoing_body& body) {
+                                           const outgoing_body& body, response_watch* watch) {
   if (body.in_memory()) {
-    const auto ec = co_await write_all(s, d, body.data, {});
+    const auto ec = co_await write_all(s, d, body.data, {}, watch);
     if (!ec) counters.bytes_sent.add(body.data.size());
     co_return ec;
   }
@@ -103,13 +140,14 @@ asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, cli
     if (auto ec = co_await next_block(body, sent, data, block, n)) co_return ec;
     if (n == 0) {
       if (!body.chunked) co_return std::error_code{};
-      const auto ec = co_await write_all(s, d, http1::last_chunk, {});
+      const auto ec = co_await write_all(s, d, http1::last_chunk, {}, watch);
       if (!ec) counters.bytes_sent.add(http1::last_chunk.size());
       co_return ec;
     }
     const std::string_view piece = body.chunked ? http1::frame_chunk(data, n) : std::string_view(data, n);
-    if (const auto ec = co_await write_all(s, d, piece, {})) co_return ec;
+    if (const auto ec = co_await write_all(s, d, piece, {}, watch)) co_return ec;
     counters.bytes_sent.add(piece.size());
+    if (watch != nullptr && watch->responded()) co_return std::error_code{};  // the server has answered
     sent += n;
   }
 }

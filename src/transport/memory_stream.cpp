@@ -18,15 +18,14 @@ std::size_t memory_stream::read_some(asio::mutable_buffer b, std::error_code& ec
     ec = asio::error::bad_descriptor;
     return 0;
   }
-  if (d.error) {
-    ec = d.error;
-    return 0;
-  }
   if (d.passed >= d.fail_after) {
     d.error = d.fail_with;
+    d.bytes.clear();
+    d.head = 0;
     ec = d.error;
     return 0;
   }
+  // Bytes that arrived before a reset are still read first, as from a socket's receive queue.
   if (d.available() > 0) {
     std::size_t n = std::min({b.size(), d.available(), d.fail_after - d.passed});
     if (d.read_limit != 0) n = std::min(n, d.read_limit);
@@ -40,6 +39,10 @@ std::size_t memory_stream::read_some(asio::mutable_buffer b, std::error_code& ec
     }
     d.writable.notify();
     return n;
+  }
+  if (d.error) {
+    ec = d.error;
+    return 0;
   }
   ec = d.eof ? std::error_code(asio::error::eof) : std::error_code(asio::error::would_block);
   return 0;
@@ -93,9 +96,11 @@ void memory_stream::close() noexcept {
 
 void memory_stream::reset() noexcept {
   if (!st_) return;
+  // What this end had not read yet is gone; what it sent is in the peer's receive queue already, and the
+  // peer reads it before the reset (as Linux delivers a socket's queued bytes before ECONNRESET).
+  in().bytes.clear();
+  in().head = 0;
   for (auto* d : {&in(), &out()}) {
-    d->bytes.clear();
-    d->head = 0;
     d->error = asio::error::connection_reset;
     d->readable.notify();
     d->writable.notify();

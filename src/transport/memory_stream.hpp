@@ -144,8 +144,8 @@ class memory_stream {
   /// Closes this end: the peer reads EOF after what was sent, its writes fail with broken_pipe; pending
   /// waits here complete with operation_aborted.
   void close() noexcept;
-  /// An abortive close (RST): buffered bytes are dropped both ways and the peer's next operation fails
-  /// with connection_reset.
+  /// An abortive close (RST): bytes not yet read here are dropped; the peer reads what was sent to it,
+  /// then its reads and writes fail with connection_reset.
   void reset() noexcept;
   /// Pending waits of this end complete with operation_aborted (like socket::cancel()).
   void cancel() noexcept;

@@ -224,3 +224,60 @@ TEST_CASE("deadlines fire over the memory stream", "[connection]") {
   }());
   CHECK(client.stats().open_connections == 0);
 }
+
+TEST_CASE("an early answer while the body is blocked: returned, the upload stopped", "[connection]") {
+  enum class then { close, reset, keep_reading, stall };
+  for (then next : {then::close, then::reset, then::keep_reading, then::stall}) {
+    for (int kind = 0; kind < 2; ++kind) {  // 0: in memory, 1: from a source
+      INFO("server then " << static_cast<int>(next) << ", body kind " << kind);
+      asio::io_context ctx;
+      http_client client(ctx);
+      memory_server server;
+      server.on_open = [](sentinel::test::memory_stream& s) { s.set_send_capacity(64 * 1024); };
+      server.scripts.push_back([next](memory_peer& p) -> asio::awaitable<void> {
+        received_request req;
+        const bool got = co_await p.read_head(req);
+        if (!got) co_return;
+        const bool sent =
+            co_await p.write("HTTP/1.1 413 Content Too Large\r\nContent-Length: 7\r\n\r\ntoo big");
+        if (!sent) co_return;
+        if (next == then::close) p.stream().close();
+        if (next == then::reset) p.stream().reset();
+        if (next == then::keep_reading) co_await p.drain();
+        if (next == then::stall) co_await memory_peer::sleep(200ms);
+      });
+      server.scripts.push_back([](memory_peer& p) -> asio::awaitable<void> {
+        received_request req;
+        const bool got = co_await p.read_request(req);
+        if (got) co_await p.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext");
+        co_await p.wait_for_close();
+      });
+      server.attach(client);
+      run_until(ctx, [&]() -> asio::awaitable<void> {
+        request up("POST", "http://mem.test/up");
+        constexpr std::size_t size = 4u << 20;
+        if (kind == 0) {
+          up.set_body(std::string(size, 'm'));
+        } else {
+          auto left = std::make_shared<std::size_t>(size);
+          up.set_body_source([left](std::span<char> buf) -> asio::awaitable<std::size_t> {
+            const std::size_t n = std::min(buf.size(), *left);
+            *left -= n;
+            co_return n;
+          });
+        }
+        auto [ec, res] = co_await client.async_send(std::move(up), use_tuple);
+        INFO(ec.message());
+        REQUIRE_FALSE(ec);
+        CHECK(res.status() == 413);
+        CHECK(res.body() == "too big");
+        // Far less than the body went out: the upload stopped when the answer was complete.
+        CHECK(server.client_ends.front().bytes_written() < size / 2);
+        auto [ec2, res2] = co_await client.async_send(request("GET", "http://mem.test/next"), use_tuple);
+        CHECK_FALSE(ec2);
+        CHECK(res2.body() == "next");
+      }());
+      CHECK(server.opened == 2);  // the cut-short connection was not reused
+    }
+  }
+}

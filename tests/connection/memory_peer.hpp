@@ -63,6 +63,30 @@ class memory_peer {
     }
   }
 
+  /// Reads only a request's head (the body, if any, stays unread). False when the client closed.
+  asio::awaitable<bool> read_head(received_request& req) {
+    std::size_t scanned = 0, head_len = 0;
+    wire::body_framing fr;
+    for (;;) {
+      const auto st = wire::parse_head(buf_, scanned, req, fr, head_len);
+      if (st == wire::parse_status::done) break;
+      if (st == wire::parse_status::bad) co_return false;
+      const bool more = co_await fill();
+      if (!more) co_return false;
+    }
+    buf_.erase(0, head_len);
+    co_return true;
+  }
+
+  /// Reads and drops everything until the client closes.
+  asio::awaitable<void> drain() {
+    for (;;) {
+      const bool more = co_await fill();
+      buf_.clear();
+      if (!more) co_return;
+    }
+  }
+
   /// Writes `bytes` whole. False when the client is gone.
   asio::awaitable<bool> write(std::string_view bytes) {
     std::error_code ec;

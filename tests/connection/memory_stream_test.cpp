@@ -98,12 +98,15 @@ TEST_CASE("memory pipe: read limit splits, capacity blocks the writer", "[memory
 
 TEST_CASE("memory pipe: reset and injected failures", "[memory]") {
   asio::io_context ctx;
-  SECTION("reset drops buffered bytes; the peer's next operations fail with connection_reset") {
+  SECTION("reset: the peer reads what was sent, then connection_reset; unread bytes are dropped") {
     auto [a, b] = make_memory_pipe(ctx.get_executor());
     std::error_code ec;
-    a.write_some(asio::buffer("lost", 4), ec);
+    a.write_some(asio::buffer("sent", 4), ec);
+    b.write_some(asio::buffer("lost", 4), ec);
     a.reset();
     char buf[8];
+    CHECK(b.read_some(asio::buffer(buf), ec) == 4);  // as from a socket's receive queue
+    CHECK(std::string(buf, 4) == "sent");
     CHECK(b.read_some(asio::buffer(buf), ec) == 0);
     CHECK(ec == asio::error::connection_reset);
     CHECK(b.write_some(asio::buffer("x", 1), ec) == 0);
