@@ -1,6 +1,8 @@
 // sentinel: streaming content decoding. See decoder.hpp.
 #include "decoder.hpp"
 
+#include "chars.hpp"
+
 #include <sentinel/headers.hpp>
 
 #include <zlib.h>
@@ -227,14 +229,6 @@ class zstd_decoder final : public coding_decoder {
 };
 #endif
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string_view supported_accept_encoding() noexcept {
@@ -254,7 +248,7 @@ std::error_code content_decoder::init(std::string_view value) {
   std::vector<std::unique_ptr<coding_decoder>> listed;
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    const std::string_view coding = trim(value.substr(0, comma));
+    const std::string_view coding = chars::trim_ows(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
     if (coding.empty() || iequals(coding, "identity")) continue;
     if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) {

@@ -1,8 +1,9 @@
-// sentinel: error and condition categories.
+// sentinel: error and condition categories. Wire code: no Asio. The Asio codes a condition covers are
+// recognised by their category's name and their value (asio_codes.hpp, whose values the client library
+// checks against Asio's own enumerators at compile time).
 #include <sentinel/error.hpp>
 
-#include <asio/error.hpp>
-#include <asio/ssl/error.hpp>
+#include "asio_codes.hpp"
 
 #include <cstring>
 #include <string>
@@ -141,43 +142,56 @@ class error_category_impl final : public std::error_category {
   }
 };
 
-// True when `ec` is the OS error `asio_value` / `std_value`. Asio 1.22 reports OS errors in its own
+namespace asio_codes = detail::asio_codes;
+
+// True when `ec`'s category is Asio's category `name` (compared by name: see same_category).
+bool in_asio_category(const std::error_code& ec, const char* name) noexcept {
+  return std::strcmp(ec.category().name(), name) == 0;
+}
+
+// True when `ec` is the OS error `errno_value` / `std_value`. Asio 1.22 reports OS errors in its own
 // "asio.system" category, whose default_error_condition() is compiled out (it hides behind
 // ASIO_HAS_STD_ERROR_CODE, which nothing defines), so those codes never compare equal to std::errc values:
-// compare them against asio::error's enumerators instead. std's system and generic categories go through
-// std::errc as usual.
-bool is_os_error(const std::error_code& ec, asio::error::basic_errors asio_value,
-                 std::errc std_value) noexcept {
-  if (same_category(ec.category(), asio::error::get_system_category())) return ec.value() == asio_value;
+// compare their value (an errno) instead. std's system and generic categories go through std::errc.
+bool is_os_error(const std::error_code& ec, int errno_value, std::errc std_value) noexcept {
+  if (in_asio_category(ec, asio_codes::system_category)) return ec.value() == errno_value;
   return ec == std_value;
+}
+
+bool lost_connection(const std::error_code& ec) noexcept {
+  if (in_asio_category(ec, asio_codes::misc_category)) return ec.value() == asio_codes::misc_eof;
+  // A TLS peer that closes without close_notify: the TLS form of a truncated response.
+  if (in_asio_category(ec, asio_codes::ssl_stream_category))
+    return ec.value() == asio_codes::ssl_stream_truncated;
+  return is_os_error(ec, ECONNRESET, std::errc::connection_reset) ||
+         is_os_error(ec, EPIPE, std::errc::broken_pipe) ||
+         is_os_error(ec, ECONNABORTED, std::errc::connection_aborted);
+}
+
+bool failed_to_connect(const std::error_code& ec) noexcept {
+  if (in_asio_category(ec, asio_codes::netdb_category)) {
+    const int v = ec.value();
+    return v == asio_codes::netdb_host_not_found || v == asio_codes::netdb_try_again ||
+           v == asio_codes::netdb_no_data;
+  }
+  return is_os_error(ec, ECONNREFUSED, std::errc::connection_refused) ||
+         is_os_error(ec, EHOSTUNREACH, std::errc::host_unreachable) ||
+         is_os_error(ec, ENETUNREACH, std::errc::network_unreachable);
 }
 
 // Asio/system codes that belong to a condition. sentinel's own codes are handled by condition_of().
 bool foreign_matches(const std::error_code& ec, condition c) noexcept {
-  const std::error_category& cat = ec.category();
-  const int v = ec.value();
   switch (c) {
     case condition::timeout:
-      return is_os_error(ec, asio::error::timed_out, std::errc::timed_out);
+      return is_os_error(ec, ETIMEDOUT, std::errc::timed_out);
     case condition::connection_lost:
-      if (same_category(cat, asio::error::get_misc_category())) return v == asio::error::eof;
-      // A TLS peer that closes without close_notify: the TLS form of a truncated response.
-      if (same_category(cat, asio::ssl::error::get_stream_category()))
-        return v == asio::ssl::error::stream_truncated;
-      return is_os_error(ec, asio::error::connection_reset, std::errc::connection_reset) ||
-             is_os_error(ec, asio::error::broken_pipe, std::errc::broken_pipe) ||
-             is_os_error(ec, asio::error::connection_aborted, std::errc::connection_aborted);
+      return lost_connection(ec);
     case condition::connect_failed:
-      if (same_category(cat, asio::error::get_netdb_category()))
-        return v == asio::error::host_not_found || v == asio::error::host_not_found_try_again ||
-               v == asio::error::no_data;
-      return is_os_error(ec, asio::error::connection_refused, std::errc::connection_refused) ||
-             is_os_error(ec, asio::error::host_unreachable, std::errc::host_unreachable) ||
-             is_os_error(ec, asio::error::network_unreachable, std::errc::network_unreachable);
+      return failed_to_connect(ec);
     case condition::tls:
-      return same_category(cat, asio::error::get_ssl_category());
+      return in_asio_category(ec, asio_codes::ssl_category);
     case condition::cancelled:
-      return is_os_error(ec, asio::error::operation_aborted, std::errc::operation_canceled);
+      return is_os_error(ec, ECANCELED, std::errc::operation_canceled);
     case condition::protocol:
     case condition::limit_exceeded:
     case condition::usage:

@@ -5,6 +5,8 @@
 // need, however many set()/erase() calls a long-lived object sees.
 #include <sentinel/headers.hpp>
 
+#include "chars.hpp"
+
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -12,10 +14,6 @@
 
 namespace sentinel {
 namespace {
-
-constexpr unsigned char lower(unsigned char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + 32) : c;
-}
 
 constexpr std::size_t max_chars = std::numeric_limits<std::uint32_t>::max();
 
@@ -25,9 +23,8 @@ void check_capacity(std::size_t current, std::size_t added) {
 }
 
 // RFC 9110 §5.6.1: list elements are separated by commas with optional whitespace (SP / HTAB) around them.
-constexpr bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
+using detail::chars::is_ows;
+using detail::chars::trim_ows;
 
 // True when `s` views bytes inside `buf` (std::less gives a total order even for unrelated pointers).
 bool points_into(const std::string& buf, std::string_view s) noexcept {
@@ -35,21 +32,10 @@ bool points_into(const std::string& buf, std::string_view s) noexcept {
   return !s.empty() && !before(s.data(), buf.data()) && before(s.data(), buf.data() + buf.size());
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
+  return detail::chars::iequals(a, b);
 }
 
 headers::headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {

@@ -3,6 +3,8 @@
 #include <sentinel/headers.hpp>
 #include <sentinel/url.hpp>
 
+#include "chars.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -12,18 +14,10 @@
 namespace sentinel {
 namespace {
 
-constexpr bool is_alpha(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
-constexpr bool is_hex(char c) noexcept {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-constexpr char to_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+using detail::chars::is_alpha;
+using detail::chars::is_digit;
+using detail::chars::is_hex;
+using detail::chars::to_lower;
 
 // RFC 3986 §2.3 and §2.2.
 constexpr bool is_unreserved(char c) noexcept {

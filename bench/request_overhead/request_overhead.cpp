@@ -1,13 +1,15 @@
 // Question: what does one request cost the calling thread inside http_client, once warm: heap
 // allocations, CPU microseconds and wall nanoseconds per request?
 //
-// NOT the in-memory transport that docs/design.md asks for: the library has no transport seam yet, so the
-// peer is bench::mini_server, a tiny Asio server on its own thread in this process that answers every
-// request with the same pre-built 52-byte reply (13-byte body). The kernel's loopback TCP is therefore in
-// the numbers: wall ns and CPU us include send/recv syscalls, and the client thread's CPU includes its
-// share of loopback softirq. Allocation counts are exact and transport-independent: only the client
-// thread is counted (a thread_local switch in the replaced operator new), and the caller's own copy of the
-// request is excluded (counted separately as "request copy").
+// Two transports. (1) Loopback TCP: the peer is bench::mini_server, a tiny Asio server on its own thread in
+// this process that answers every request with the same pre-built 52-byte reply (13-byte body); wall ns and
+// CPU us include send/recv syscalls and the client thread's share of loopback softirq. (2) The in-memory
+// transport (the transport seam's memory stream, memory_transport.hpp): no kernel in the loop; a responder
+// on the client's own thread answers, and its cost is in both sentinel's and the floor's figures. This is
+// the figure the hot-path work is judged by. Allocation counts are exact and transport-independent: only
+// the client thread is counted (a thread_local switch in the replaced operator new), and the caller's own
+// copy of the request is excluded (counted separately as "request copy"). (The memory responder's own
+// allocations, a few per connection at connect time, fall in the warm-up.)
 //
 // Modes: (a) sequential: one request at a time, the next one started from the previous completion
 // callback; (b) 64 in flight: 64 such chains at once over up to 64 pooled connections. Each mode warms up
@@ -17,12 +19,13 @@
 // sentinel's repetitions): the ratio says what the library adds to what loopback TCP and Asio cost anyway.
 // A second bare variant, "wait+read", reads the way sentinel's connection does (async_wait for
 // readability, then a non-blocking read), to show what that reading strategy costs by itself.
-// Options: --mode sequential|64_in_flight, --no-raw (sentinel only: for strace/perf), --trace N (stacks of
-// the first N allocations of one warm sequential request).
+// Options: --mode sequential|64_in_flight, --transport loopback|memory (default both), --no-raw (sentinel
+// only: for strace/perf), --trace N (stacks of the first N allocations of one warm sequential request).
 #include <sentinel/http_client.hpp>
 
 #include "alloc_counter.hpp"
 #include "bench_common.hpp"
+#include "memory_transport.hpp"
 #include "mini_server.hpp"
 
 #include <asio/executor_work_guard.hpp>
@@ -33,6 +36,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -240,137 +244,156 @@ class raw_driver {
   std::uint64_t errors_ = 0;
 };
 
+// The in-memory floor: bare callbacks over memory pipes answered by the same responder as sentinel's
+// in-memory connections (memory_transport.hpp). Writes the request bytes, waits for readability, reads
+// until the whole reply is in: the reading strategy sentinel uses, with no HTTP library.
+class raw_memory_driver {
+ public:
+  raw_memory_driver(asio::io_context& ctx, std::string request, std::shared_ptr<const std::string> reply)
+      : ctx_(ctx), request_(std::move(request)), reply_(std::move(reply)) {}
+
+  phase_result run(std::size_t total, std::size_t depth) {
+    while (conns_.size() < depth) {
+      auto [mine, theirs] = sentinel::detail::make_memory_pipe(ctx_.get_executor());
+      std::make_shared<bench::memory_responder>(theirs, reply_)->start();
+      conns_.push_back(std::make_unique<conn>(conn{mine, {}, 0}));
+    }
+    remaining_ = total;
+    in_flight_ = 0;
+    errors_ = 0;
+    ctx_.restart();
+    auto guard = asio::make_work_guard(ctx_);
+    const auto a0 = bench::alloc::this_thread();
+    const double cpu0 = bench::thread_cpu_us();
+    const auto t0 = bench::clock::now();
+    for (std::size_t i = 0; i < depth && remaining_ > 0; ++i)
+      start_one(*conns_[i]);
+    ctx_.run();
+    const double wall = bench::seconds_since(t0);
+    const double cpu = bench::thread_cpu_us() - cpu0;
+    const auto a1 = bench::alloc::this_thread();
+    phase_result r;
+    r.requests = total;
+    const double n = static_cast<double>(total);
+    r.wall_ns_per_req = wall * 1e9 / n;
+    r.cpu_us_per_req = cpu / n;
+    r.allocs_per_req = static_cast<double>(a1.allocations - a0.allocations) / n;
+    r.frees_per_req = static_cast<double>(a1.deallocations - a0.deallocations) / n;
+    r.bytes_per_req = static_cast<double>(a1.bytes - a0.bytes) / n;
+    r.errors = errors_;
+    return r;
+  }
+
+ private:
+  struct conn {
+    sentinel::detail::memory_stream s;
+    std::array<char, 4096> buf;
+    std::size_t got = 0;
+  };
+
+  void start_one(conn& c) {
+    --remaining_;
+    ++in_flight_;
+    c.got = 0;
+    std::error_code ec;
+    c.s.write_some(asio::buffer(request_), ec);
+    if (ec) return fail(ec);
+    read_more(c);
+  }
+
+  void read_more(conn& c) {
+    c.s.async_wait_readable([this, &c](std::error_code ec) {
+      if (ec) return fail(ec);
+      const std::size_t n = c.s.read_some(asio::buffer(c.buf.data() + c.got, c.buf.size() - c.got), ec);
+      if (ec == asio::error::would_block) return read_more(c);
+      if (ec) return fail(ec);
+      c.got += n;
+      if (c.got < reply_->size()) return read_more(c);
+      if (c.got != reply_->size()) ++errors_;
+      done();
+      if (remaining_ > 0) start_one(c);
+    });
+  }
+
+  void fail(std::error_code ec) {
+    if (errors_++ == 0) std::fprintf(stderr, "raw memory request failed: %s\n", ec.message().c_str());
+    done();
+  }
+  void done() {
+    --in_flight_;
+    if (remaining_ == 0 && in_flight_ == 0) ctx_.stop();
+  }
+
+  asio::io_context& ctx_;
+  std::string request_;
+  std::shared_ptr<const std::string> reply_;
+  std::vector<std::unique_ptr<conn>> conns_;
+  std::size_t remaining_ = 0;
+  std::size_t in_flight_ = 0;
+  std::uint64_t errors_ = 0;
+};
+
 void print_row(const char* mode, const char* what, const phase_result& r) {
   std::printf("%-14s %-18s %9zu %11.0f %10.2f %10.2f %10.2f %10.0f %6llu\n", mode, what, r.requests,
               r.wall_ns_per_req, r.cpu_us_per_req, r.allocs_per_req, r.frees_per_req, r.bytes_per_req,
               static_cast<unsigned long long>(r.errors));
 }
 
-}  // namespace
+struct mode {
+  const char* name = "";
+  std::size_t depth = 1;
+  std::size_t measured = 0;
+  std::vector<phase_result> reps, raw_reps, wait_reps;
+  std::vector<double> cpu_ratio, wall_ratio;
+};
 
-int main(int argc, char** argv) {
-  const auto args = bench::parse_common_args(argc, argv, "request_overhead.json");
-  std::size_t trace = 0;
-  std::string only;  // --mode sequential|64_in_flight (for profiling one mode)
-  bool with_raw = true;
-  for (const auto& a : args.rest)
-    if (a == "--no-raw") with_raw = false;  // sentinel only (for strace/perf of the client thread)
-  for (std::size_t i = 0; i + 1 < args.rest.size(); ++i) {
-    if (args.rest[i] == "--trace") trace = std::stoul(args.rest[i + 1]);
-    if (args.rest[i] == "--mode") only = args.rest[i + 1];
-  }
-  bench::watchdog(240, "request_overhead");
+using run_fn = std::function<phase_result(std::size_t total, std::size_t depth)>;
 
-  const std::size_t warmup = args.quick ? 1000 : 10000;
-  const std::size_t measured_seq = args.quick ? 2000 : 20000;
-  const std::size_t measured_par = args.quick ? 5000 : 50000;
-  const int reps = args.quick ? 1 : 3;
-
-  bench::mini_server server;
-  asio::io_context ctx{1};
-  sentinel::client_options opts;
-  opts.pool.max_per_origin = 64;
-  sentinel::http_client client(ctx, opts);
-  const sentinel::request proto("GET", server.url("/hello"));
-  driver d(ctx, client, proto);
-
-  // What the caller's request copy costs (excluded from the figures below).
-  bench::alloc::count_this_thread(true);
-  const auto c0 = bench::alloc::this_thread();
-  for (int i = 0; i < 1000; ++i) {
-    sentinel::request copy = proto;
-    bench::keep(copy);
-  }
-  const auto c1 = bench::alloc::this_thread();
-  const double copy_allocs = static_cast<double>(c1.allocations - c0.allocations) / 1000.0;
-
-  struct mode {
-    const char* name = "";
-    std::size_t depth = 1;
-    std::size_t measured = 0;
-    std::vector<phase_result> reps, raw_reps, wait_reps;
-    std::vector<double> cpu_ratio, wall_ratio;
-  };
-  std::vector<mode> modes;
-  auto add_mode = [&](const char* name, std::size_t depth, std::size_t measured) {
-    mode m;
-    m.name = name;
-    m.depth = depth;
-    m.measured = measured;
-    modes.push_back(std::move(m));
-  };
-  if (only.empty() || only == "sequential") add_mode("sequential", 1, measured_seq);
-  if (only.empty() || only == "64_in_flight") add_mode("64_in_flight", 64, measured_par);
-
-  // The floor sends exactly the bytes sentinel sends.
-  const std::string raw_request = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
-                                  "\r\nUser-Agent: " + opts.user_agent + "\r\n\r\n";
-  raw_driver raw(ctx, server.port(), raw_request, bench::hello_response().size(), false);
-  raw_driver raw_wait(ctx, server.port(), raw_request, bench::hello_response().size(), true);
-
-  std::printf("request_overhead: http_client against an in-process loopback server (NOT in-memory yet)\n");
-  std::printf("%-14s %-18s %9s %11s %10s %10s %10s %10s %6s\n", "mode", "phase", "requests", "wall_ns/req",
-              "cpu_us/req", "allocs/req", "frees/req", "bytes/req", "errors");
+// One transport: sentinel and its floor(s), interleaved rep by rep so that both see the same machine.
+std::uint64_t measure(const char* transport, std::vector<mode>& modes, std::size_t warmup, int reps,
+                      const run_fn& sentinel_run, const run_fn& floor, const run_fn& floor_wait) {
   std::uint64_t errors = 0;
   for (auto& m : modes) {
-    const auto w = d.run(warmup, m.depth);
-    print_row(m.name, "sentinel warm-up", w);
-    const auto rw = with_raw ? raw.run(warmup, m.depth) : phase_result{};
-    if (with_raw) print_row(m.name, "raw asio warm-up", rw);
-    const auto ww = with_raw ? raw_wait.run(warmup, m.depth) : phase_result{};
-    if (with_raw) print_row(m.name, "raw wait+read w-up", ww);
-    errors += w.errors + rw.errors;
+    const std::string tag = std::string(transport) + " " + m.name;
+    const auto w = sentinel_run(warmup, m.depth);
+    print_row(tag.c_str(), "sentinel warm-up", w);
+    errors += w.errors;
+    if (floor) errors += floor(warmup, m.depth).errors;
+    if (floor_wait) errors += floor_wait(warmup, m.depth).errors;
     for (int r = 0; r < reps; ++r) {
-      // Interleaved, so that both see the same machine.
-      m.reps.push_back(d.run(m.measured, m.depth));
-      print_row(m.name, ("sentinel rep " + std::to_string(r + 1)).c_str(), m.reps.back());
+      m.reps.push_back(sentinel_run(m.measured, m.depth));
+      print_row(tag.c_str(), ("sentinel rep " + std::to_string(r + 1)).c_str(), m.reps.back());
       errors += m.reps.back().errors;
-      if (!with_raw) continue;
-      m.raw_reps.push_back(raw.run(m.measured, m.depth));
-      print_row(m.name, ("raw asio rep " + std::to_string(r + 1)).c_str(), m.raw_reps.back());
+      if (!floor) continue;
+      m.raw_reps.push_back(floor(m.measured, m.depth));
+      print_row(tag.c_str(), ("raw asio rep " + std::to_string(r + 1)).c_str(), m.raw_reps.back());
       errors += m.raw_reps.back().errors;
-      m.wait_reps.push_back(raw_wait.run(m.measured, m.depth));
-      print_row(m.name, ("raw wait+read rep " + std::to_string(r + 1)).c_str(), m.wait_reps.back());
-      errors += m.wait_reps.back().errors;
+      if (floor_wait) {
+        m.wait_reps.push_back(floor_wait(m.measured, m.depth));
+        print_row(tag.c_str(), ("raw wait+read rep " + std::to_string(r + 1)).c_str(), m.wait_reps.back());
+        errors += m.wait_reps.back().errors;
+      }
       m.cpu_ratio.push_back(m.reps.back().cpu_us_per_req / m.raw_reps.back().cpu_us_per_req);
       m.wall_ratio.push_back(m.reps.back().wall_ns_per_req / m.raw_reps.back().wall_ns_per_req);
     }
   }
+  return errors;
+}
 
-  if (trace > 0) {
-    // Where the allocations of one warm sequential request come from.
-    d.run(100, 1);
-    bench::alloc::trace_next(trace);
-    d.run(1, 1);
-    std::printf("\nallocation traces of one warm sequential request (first %zu):\n%s", trace,
-                bench::alloc::take_traces().c_str());
-  }
-  bench::alloc::count_this_thread(false);
+double med(const std::vector<phase_result>& v, double phase_result::*f) {
+  std::vector<double> x;
+  for (const auto& r : v)
+    x.push_back(r.*f);
+  return bench::median(x);
+}
 
-  const auto st = client.stats();
-  auto med = [](const std::vector<phase_result>& v, double phase_result::*f) {
-    std::vector<double> x;
-    for (const auto& r : v)
-      x.push_back(r.*f);
-    return bench::median(x);
-  };
-
-  bench::json j;
-  j.begin_object();
-  bench::json_header(
-      j, "request_overhead",
-      "allocations, client-thread CPU and wall time per request of http_client, warm, against an "
-      "in-process loopback server (not an in-memory transport yet); peer: the same exchanges with "
-      "bare asio callbacks");
-  j.str("transport", "loopback TCP to an in-process asio server thread (bench/common/mini_server)");
-  j.num("warmup_requests", static_cast<std::uint64_t>(warmup));
-  j.num("request_copy_allocs_excluded", copy_allocs);
-  j.begin_object("modes");
+void json_modes(bench::json& j, const std::vector<mode>& modes) {
   for (const auto& m : modes) {
     j.begin_object(m.name);
     j.num("in_flight", static_cast<std::uint64_t>(m.depth));
     j.num("requests_per_rep", static_cast<std::uint64_t>(m.measured));
     for (const auto* side : {&m.reps, &m.raw_reps, &m.wait_reps}) {
+      if (side->empty()) continue;
       j.begin_object(side == &m.reps       ? "sentinel"
                      : side == &m.raw_reps ? "raw_asio"
                                            : "raw_asio_wait_then_read");
@@ -392,15 +415,137 @@ int main(int argc, char** argv) {
       j.end_array();
       j.end_object();
     }
-    j.num("median_cpu_ratio_sentinel_over_raw", bench::median(m.cpu_ratio));
-    j.num("median_wall_ratio_sentinel_over_raw", bench::median(m.wall_ratio));
+    if (!m.cpu_ratio.empty()) {
+      j.num("median_cpu_ratio_sentinel_over_raw", bench::median(m.cpu_ratio));
+      j.num("median_wall_ratio_sentinel_over_raw", bench::median(m.wall_ratio));
+    }
     j.end_object();
   }
+}
+
+void print_summary(const char* transport, const std::vector<mode>& modes) {
+  for (const auto& m : modes)
+    std::printf("%-8s %-14s %10.2f %9.0f | %8.2f %8.2f %6.2f | %9.0f %9.0f %6.2f\n", transport, m.name,
+                med(m.reps, &phase_result::allocs_per_req), med(m.reps, &phase_result::bytes_per_req),
+                med(m.reps, &phase_result::cpu_us_per_req), med(m.raw_reps, &phase_result::cpu_us_per_req),
+                bench::median(m.cpu_ratio), med(m.reps, &phase_result::wall_ns_per_req),
+                med(m.raw_reps, &phase_result::wall_ns_per_req), bench::median(m.wall_ratio));
+}
+
+struct options {
+  std::size_t trace = 0;
+  std::string only;       // --mode sequential|64_in_flight
+  std::string transport;  // --transport loopback|memory (default: both)
+  bool with_raw = true;   // --no-raw: sentinel only (for strace/perf of the client thread)
+};
+
+options parse_options(const std::vector<std::string>& rest) {
+  options o;
+  for (const auto& a : rest)
+    if (a == "--no-raw") o.with_raw = false;
+  for (std::size_t i = 0; i + 1 < rest.size(); ++i) {
+    if (rest[i] == "--trace") o.trace = std::stoul(rest[i + 1]);
+    if (rest[i] == "--mode") o.only = rest[i + 1];
+    if (rest[i] == "--transport") o.transport = rest[i + 1];
+  }
+  return o;
+}
+
+std::vector<mode> make_modes(const options& o, bool quick) {
+  std::vector<mode> modes;
+  auto add = [&](const char* name, std::size_t depth, std::size_t measured) {
+    mode m;
+    m.name = name;
+    m.depth = depth;
+    m.measured = measured;
+    modes.push_back(std::move(m));
+  };
+  if (o.only.empty() || o.only == "sequential") add("sequential", 1, quick ? 2000 : 20000);
+  if (o.only.empty() || o.only == "64_in_flight") add("64_in_flight", 64, quick ? 5000 : 50000);
+  return modes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto args = bench::parse_common_args(argc, argv, "request_overhead.json");
+  const options o = parse_options(args.rest);
+  bench::watchdog(240, "request_overhead");
+  const std::size_t warmup = args.quick ? 1000 : 10000;
+  const int reps = args.quick ? 1 : 3;
+  const bool loopback = o.transport.empty() || o.transport == "loopback";
+  const bool memory = o.transport.empty() || o.transport == "memory";
+
+  bench::mini_server server;
+  asio::io_context ctx{1};
+  sentinel::client_options opts;
+  opts.pool.max_per_origin = 64;
+  sentinel::http_client client(ctx, opts);
+  sentinel::http_client mem_client(ctx, opts);
+  const auto reply = std::make_shared<const std::string>(bench::hello_response());
+  bench::use_memory_transport(mem_client, reply);
+  const sentinel::request proto("GET", server.url("/hello"));
+  driver d(ctx, client, proto);
+  driver dm(ctx, mem_client, proto);
+
+  // What the caller's request copy costs (excluded from the figures below).
+  bench::alloc::count_this_thread(true);
+  const auto c0 = bench::alloc::this_thread();
+  for (int i = 0; i < 1000; ++i) {
+    sentinel::request copy = proto;
+    bench::keep(copy);
+  }
+  const auto c1 = bench::alloc::this_thread();
+  const double copy_allocs = static_cast<double>(c1.allocations - c0.allocations) / 1000.0;
+
+  // The floors send exactly the bytes sentinel sends.
+  const std::string raw_request = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
+                                  "\r\nUser-Agent: " + opts.user_agent + "\r\n\r\n";
+  raw_driver raw(ctx, server.port(), raw_request, bench::hello_response().size(), false);
+  raw_driver raw_wait(ctx, server.port(), raw_request, bench::hello_response().size(), true);
+  raw_memory_driver raw_mem(ctx, raw_request, reply);
+  auto bind = [](auto& drv) {
+    return run_fn([&drv](std::size_t t, std::size_t dd) { return drv.run(t, dd); });
+  };
+
+  std::printf(
+      "request_overhead: http_client per request, over loopback TCP (in-process server) and over the\n"
+      "in-memory transport (no kernel in the loop)\n");
+  std::printf("%-14s %-18s %9s %11s %10s %10s %10s %10s %6s\n", "mode", "phase", "requests", "wall_ns/req",
+              "cpu_us/req", "allocs/req", "frees/req", "bytes/req", "errors");
+  std::vector<mode> tcp_modes = make_modes(o, args.quick), mem_modes = make_modes(o, args.quick);
+  std::uint64_t errors = 0;
+  if (loopback)
+    errors += measure("tcp", tcp_modes, warmup, reps, bind(d), o.with_raw ? bind(raw) : run_fn(),
+                      o.with_raw ? bind(raw_wait) : run_fn());
+  if (memory)
+    errors += measure("memory", mem_modes, warmup, reps, bind(dm), o.with_raw ? bind(raw_mem) : run_fn(), {});
+
+  if (o.trace > 0) {
+    // Where the allocations of one warm sequential request come from.
+    driver& t = memory ? dm : d;
+    t.run(100, 1);
+    bench::alloc::trace_next(o.trace);
+    t.run(1, 1);
+    std::printf("\nallocation traces of one warm sequential request (first %zu):\n%s", o.trace,
+                bench::alloc::take_traces().c_str());
+  }
+  bench::alloc::count_this_thread(false);
+
+  bench::json j;
+  j.begin_object();
+  bench::json_header(
+      j, "request_overhead",
+      "allocations, client-thread CPU and wall time per request of http_client, warm, over loopback "
+      "TCP to an in-process server and over the in-memory transport; peer: the same exchanges "
+      "with bare asio callbacks over the same transport");
+  j.num("warmup_requests", static_cast<std::uint64_t>(warmup));
+  j.num("request_copy_allocs_excluded", copy_allocs);
+  j.begin_object("modes");  // loopback TCP (the historical figures)
+  if (loopback) json_modes(j, tcp_modes);
   j.end_object();
-  j.begin_object("client_stats");
-  j.num("requests", st.requests);
-  j.num("connections_opened", st.connections_opened);
-  j.num("connections_reused", st.connections_reused);
+  j.begin_object("memory_modes");  // the in-memory transport: client and responder on one thread
+  if (memory) json_modes(j, mem_modes);
   j.end_object();
   j.num("server_connections", server.connections());
   j.num("errors", errors);
@@ -408,22 +553,16 @@ int main(int argc, char** argv) {
   bench::write_file(args.json_path, j.text());
 
   std::printf(
-      "\nsummary (medians of %d reps; ratio = sentinel / raw asio, per rep, then median; design target: 0 "
-      "allocations per request)\n",
+      "\nsummary (medians of %d reps; ratio = sentinel / raw asio over the same transport, per rep, then "
+      "median; design target: 0 allocations per request)\n",
       reps);
-  std::printf("%-14s %10s %9s | %8s %8s %6s | %9s %9s %6s\n", "mode", "allocs/req", "bytes/req", "cpu_us",
-              "raw_us", "ratio", "wall_ns", "raw_ns", "ratio");
-  for (const auto& m : modes)
-    std::printf("%-14s %10.2f %9.0f | %8.2f %8.2f %6.2f | %9.0f %9.0f %6.2f | %11.2f\n", m.name,
-                med(m.reps, &phase_result::allocs_per_req), med(m.reps, &phase_result::bytes_per_req),
-                med(m.reps, &phase_result::cpu_us_per_req), med(m.raw_reps, &phase_result::cpu_us_per_req),
-                bench::median(m.cpu_ratio), med(m.reps, &phase_result::wall_ns_per_req),
-                med(m.raw_reps, &phase_result::wall_ns_per_req), bench::median(m.wall_ratio),
-                med(m.wait_reps, &phase_result::cpu_us_per_req));
+  std::printf("%-8s %-14s %10s %9s | %8s %8s %6s | %9s %9s %6s\n", "over", "mode", "allocs/req", "bytes/req",
+              "cpu_us", "raw_us", "ratio", "wall_ns", "raw_ns", "ratio");
+  if (loopback) print_summary("tcp", tcp_modes);
+  if (memory) print_summary("memory", mem_modes);
   std::printf(
-      "(excluded: the caller's request copy, %.1f allocations; sentinel opened %llu connections for %llu "
-      "requests)\n",
-      copy_allocs, static_cast<unsigned long long>(st.connections_opened),
-      static_cast<unsigned long long>(st.requests));
+      "(excluded: the caller's request copy, %.1f allocations. Over memory, both sides include the\n"
+      "responder's work on the same thread.)\n",
+      copy_allocs);
   return errors == 0 ? 0 : 1;
 }

@@ -132,7 +132,8 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     }
     auto& head = conn->write_buffer();
     head.clear();
-    if ((o.ec = http1::serialize_head(req, plan.extras, head)))
+    const http1::request_head rh{req.method(), req.url(), req.headers(), req.body().size()};
+    if ((o.ec = http1::serialize_head(rh, plan.extras, head)))
       co_return o;  // nothing sent: conn stays usable
     if (conn.reused()) {
       counters.connections_reused.add();

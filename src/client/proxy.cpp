@@ -1,6 +1,8 @@
 // sentinel: proxy configuration and routing. See proxy.hpp.
 #include "client/proxy.hpp"
 
+#include "chars.hpp"
+
 #include <sentinel/error.hpp>
 #include <sentinel/headers.hpp>
 
@@ -99,7 +101,7 @@ proxy_config::proxy_config(const proxy_options& opts) {
     if (item.empty()) continue;
     std::string lower(item);
     for (char& c : lower)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      c = detail::chars::to_lower(c);  // ASCII: host names, locale-free
     no_proxy_.push_back(std::move(lower));
   }
 }

@@ -1,6 +1,8 @@
 // sentinel: HTTP/1.1 request head writer (RFC 9112 §3, §5).
 #include "http1/serializer.hpp"
 
+#include "chars.hpp"
+
 #include <sentinel/error.hpp>
 
 #include <array>
@@ -9,22 +11,6 @@
 
 namespace sentinel::http1 {
 namespace {
-
-// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" /
-// "|" / "~" / DIGIT / ALPHA.
-constexpr std::array<bool, 256> make_tchar_table() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c)
-    t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'a'; c <= 'z'; ++c)
-    t[static_cast<std::size_t>(c)] = true;
-  for (int c = 'A'; c <= 'Z'; ++c)
-    t[static_cast<std::size_t>(c)] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-    t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> tchar = make_tchar_table();
 
 // The request-target is delimited by SP (RFC 9112 §3), so it must not contain one, nor any control or
 // non-ASCII byte. url guarantees this already; checking again costs little and keeps this function safe
@@ -92,9 +78,7 @@ constexpr std::size_t field_size(std::string_view name, std::string_view value) 
 }  // namespace
 
 bool is_token(std::string_view s) noexcept {
-  for (char c : s)
-    if (!tchar[static_cast<unsigned char>(c)]) return false;
-  return !s.empty();
+  return detail::chars::is_token(s);
 }
 
 bool is_field_value(std::string_view s) noexcept {
@@ -107,14 +91,14 @@ bool is_field_value(std::string_view s) noexcept {
   return true;
 }
 
-std::error_code serialize_head(const request& req, const head_extras& extras, std::string& out) {
-  const url& u = req.url();
+std::error_code serialize_head(const request_head& req, const head_extras& extras, std::string& out) {
+  const url& u = req.target;
   if (u.empty()) return error::invalid_url;
-  const std::string_view method = req.method();
+  const std::string_view method = req.method;
   const std::string_view target = u.target();
   if (!is_token(method) || !is_target(target)) return error::invalid_request;
 
-  const std::uint64_t body_size = extras.body_length.value_or(req.body().size());
+  const std::uint64_t body_size = extras.body_length.value_or(req.body_size);
 
   // Pass 1: validate everything and measure, so that a refusal leaves `out` untouched and a success grows
   // it at most once.
@@ -122,7 +106,7 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
   std::size_t size = method.size() + 1 + target.size() + 1 + 8 + 2;
   if (extras.absolute_form) size += u.scheme().size() + 3 + host_size;
   bool has_host = false, has_user_agent = false, has_accept_encoding = false, has_content_length = false;
-  for (const field_view f : req.headers()) {
+  for (const field_view f : req.fields) {
     if (!is_token(f.name) || !is_field_value(f.value)) return error::invalid_request;
     size += field_size(f.name, f.value);
     if (iequals(f.name, "Host")) {
@@ -179,7 +163,7 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
     append_host(out, u);
     append(out, "\r\n");
   }
-  for (const field_view f : req.headers())
+  for (const field_view f : req.fields)
     append_field(out, f.name, f.value);
   if (add_user_agent) append_field(out, "User-Agent", extras.user_agent);
   if (add_accept_encoding) append_field(out, "Accept-Encoding", extras.accept_encoding);

@@ -1,7 +1,8 @@
-// sentinel: HTTP/1.1 request head writer. No Asio, no sockets.
+// sentinel: HTTP/1.1 request head writer. Wire code: no Asio, no sockets.
 #pragma once
 
-#include <sentinel/request.hpp>
+#include <sentinel/headers.hpp>
+#include <sentinel/url.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -25,6 +26,15 @@ struct head_extras {
   bool expect_continue = false;
 };
 
+/// What the head of a request is made of. Views: the request they come from outlives the call. (Not
+/// `request` itself: the wire layer knows nothing of bodies produced by coroutines.)
+struct request_head {
+  std::string_view method;
+  const url& target;
+  const headers& fields;
+  std::uint64_t body_size = 0;  // the in-memory body's size (extras.body_length wins when set)
+};
+
 /// Appends the request head of `req` (request line, fields, empty line) to `out`.
 ///
 /// Writes, in order: `METHOD SP target SP HTTP/1.1`, Host (from the URL, port only when not default)
@@ -38,7 +48,7 @@ struct head_extras {
 /// a target or a header value containing CR, LF, NUL or another control byte but HTAB; a header name that
 /// is not a token; a Content-Length that disagrees with the body; a Transfer-Encoding header.
 /// An empty url() fails with error::invalid_url.
-std::error_code serialize_head(const request& req, const head_extras& extras, std::string& out);
+std::error_code serialize_head(const request_head& req, const head_extras& extras, std::string& out);
 
 /// True when `s` is a non-empty RFC 9110 token (method names, header names).
 bool is_token(std::string_view s) noexcept;

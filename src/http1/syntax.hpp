@@ -2,6 +2,8 @@
 // Header-only and allocation-free; private to src/http1.
 #pragma once
 
+#include "chars.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -10,9 +12,9 @@
 namespace sentinel::http1::syntax {
 
 // ---- byte classes ---------------------------------------------------------------------------------------
-inline constexpr std::uint8_t k_tchar = 1;  // token character (RFC 9110 §5.6.2): field names, chunk-ext names
-inline constexpr std::uint8_t k_text = 2;   // HTAB / SP / VCHAR / obs-text: field values (RFC 9110 §5.5),
-                                            // the reason phrase (RFC 9112 §4), quoted-string content
+// (tchar, the token class, is chars::is_tchar.)
+inline constexpr std::uint8_t k_text = 2;  // HTAB / SP / VCHAR / obs-text: field values (RFC 9110 §5.5),
+                                           // the reason phrase (RFC 9112 §4), quoted-string content
 
 constexpr std::array<std::uint8_t, 256> make_classes() noexcept {
   std::array<std::uint8_t, 256> t{};
@@ -21,26 +23,16 @@ constexpr std::array<std::uint8_t, 256> make_classes() noexcept {
     t[c] = k_text;
   for (int c = 0x80; c <= 0xff; ++c)
     t[c] = k_text;  // obs-text: opaque, allowed
-  for (int c = '0'; c <= '9'; ++c)
-    t[c] |= k_tchar;
-  for (int c = 'a'; c <= 'z'; ++c)
-    t[c] |= k_tchar;
-  for (int c = 'A'; c <= 'Z'; ++c)
-    t[c] |= k_tchar;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-    t[static_cast<unsigned char>(c)] |= k_tchar;
   return t;
 }
 inline constexpr std::array<std::uint8_t, 256> k_classes = make_classes();
 
-inline bool is_tchar(char c) noexcept {
-  return (k_classes[static_cast<unsigned char>(c)] & k_tchar) != 0;
-}
+using detail::chars::hex_value;
+using detail::chars::is_ows;
+using detail::chars::is_tchar;
+using detail::chars::to_lower;
 inline bool is_text(char c) noexcept {
   return (k_classes[static_cast<unsigned char>(c)] & k_text) != 0;
-}
-inline bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
 }
 
 // True when every byte of [p, end) may appear in a field value. NUL, CR, LF and the other CTLs (but HTAB)
@@ -71,10 +63,6 @@ inline std::string_view trim_ows(const char* b, const char* e) noexcept {
   return {b, static_cast<std::size_t>(e - b)};
 }
 
-inline char to_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
 // ASCII case-insensitive comparison against a lower-case literal: field names (RFC 9110 §5.1), connection
 // options (RFC 9110 §7.6.1) and transfer codings (RFC 9112 §7) are case-insensitive.
 inline bool iequals_lower(std::string_view s, std::string_view lower) noexcept {
@@ -95,13 +83,6 @@ void for_each_element(std::string_view v, F&& f) {
     if (comma == std::string_view::npos) return;
     v.remove_prefix(comma + 1);
   }
-}
-
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE, qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E /

@@ -57,7 +57,8 @@ asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std
   if (d.fired()) co_return d.fired_or(ec);
   if (auto* tls = s.tls()) {
     co_await asio::async_write(*tls, bufs, asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
+    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
+      ec = asio::error::operation_aborted;
     co_return d.fired_or(ec);
   }
   std::size_t left = a.size() + b.size();
@@ -81,7 +82,8 @@ asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std
       skip -= k;
     }
     ec = co_await wait_to_write(s, watch);
-    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
+    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
+      ec = asio::error::operation_aborted;
     if (ec) co_return d.fired_or(ec);
     if (watch != nullptr && watch->responded()) co_return std::error_code{};
   }

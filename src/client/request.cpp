@@ -1,7 +1,6 @@
-// sentinel: request and response members that are not inline.
+// sentinel: request members that are not inline.
 #include <sentinel/error.hpp>
 #include <sentinel/request.hpp>
-#include <sentinel/response.hpp>
 
 namespace sentinel {
 
@@ -22,17 +21,6 @@ bool request::is_idempotent() const noexcept {
   for (const std::string_view m : idempotent)
     if (method_ == m) return true;
   return false;
-}
-
-void response::clear() noexcept {
-  status_ = 0;
-  version_ = 11;
-  reason_.clear();
-  headers_.clear();
-  trailers_.clear();
-  body_.clear();
-  url_ = sentinel::url();
-  info_ = transfer_info();
 }
 
 }  // namespace sentinel

@@ -1,0 +1,75 @@
+// request_overhead's in-memory mode: http_client opens its connections as in-memory pipes (the transport
+// seam's memory stream, through the test-only connector), and a responder on the same thread answers each
+// request head with the same pre-built reply. No kernel in the loop: what is left is the client's own
+// work plus the responder's; the floor below (bare Asio callbacks over the same pipes and responder)
+// measures that second part, so the ratio isolates the library.
+#pragma once
+
+#include "client/client_access.hpp"
+#include "transport/memory_stream.hpp"
+#include "transport/stream.hpp"
+
+#include "bench_common.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+/// Answers every request head ("\r\n\r\n") read from its end with `reply`. Callbacks, no coroutine: the
+/// responder's cost should be small next to what is measured.
+class memory_responder : public std::enable_shared_from_this<memory_responder> {
+ public:
+  memory_responder(sentinel::detail::memory_stream end, std::shared_ptr<const std::string> reply)
+      : s_(std::move(end)), reply_(std::move(reply)) {}
+  void start() { read(); }
+
+ private:
+  void read() {
+    s_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+      if (ec) return;
+      self->scan(n);
+      self->read();
+    });
+  }
+  // Counts the heads that ended in what was just read (a head may span reads).
+  void scan(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = buf_[i];
+      matched_ = (c == "\r\n\r\n"[matched_]) ? matched_ + 1 : (c == '\r' ? 1 : 0);
+      if (matched_ == 4) {
+        matched_ = 0;
+        std::error_code ec;
+        s_.write_some(asio::buffer(reply_->data(), reply_->size()), ec);  // unbounded pipe: never blocks
+      }
+    }
+  }
+
+  sentinel::detail::memory_stream s_;
+  std::shared_ptr<const std::string> reply_;
+  std::array<char, 4096> buf_{};
+  std::size_t matched_ = 0;
+};
+
+/// Makes `client` open every connection as a memory pipe answered by a memory_responder.
+inline void use_memory_transport(sentinel::http_client& client, std::shared_ptr<const std::string> reply) {
+  auto& core = sentinel::detail::client_access::core(client);
+  core.conns->connector = [ex = core.ex, reply](
+                              const sentinel::detail::route&,
+                              sentinel::detail::stream& s) -> asio::awaitable<std::error_code> {
+    auto [mine, theirs] = sentinel::detail::make_memory_pipe(ex);
+    s.attach(mine);
+    std::make_shared<memory_responder>(theirs, reply)->start();
+    co_return std::error_code{};
+  };
+}
+
+}  // namespace bench
