@@ -39,7 +39,7 @@ constexpr error_info error_table[] = {
      "malformed chunk-size line, chunk extension or chunk terminator in a chunked response body"},
     {"unexpected_eof", "the connection closed in the middle of the response"},
     {"empty_reply", "the connection closed before any byte of the response arrived"},
-    {"unexpected_response", "the server sent bytes while no request was outstanding"},
+    {"unexpected_response", "the server switched protocols (101) though the request asked for no upgrade"},
     {"bad_redirect", "redirect response with a missing or invalid Location"},
     {"bad_content_encoding", "the response body's content encoding is corrupt"},
     {"unsupported_content_encoding", "the response body uses a content encoding the client cannot decode"},

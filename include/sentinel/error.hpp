@@ -21,17 +21,17 @@ enum class error {
   aborted_by_callback,  ///< A request's on_head or on_body callback returned false.
 
   // --- protocol: the peer sent something that is not HTTP/1.x --------------------------------------------
-  bad_status_line,          ///< The status line is malformed (version, code or reason).
-  bad_header,               ///< A header line is malformed (no colon, bad name, obs-fold, bad bytes).
-  bad_content_length,       ///< Content-Length is not a decimal number, or overflows.
-  multiple_content_length,  ///< Several Content-Length values that disagree.
-  bad_transfer_encoding,    ///< Transfer-Encoding lists a coding after chunked, or one we cannot frame.
-  bad_chunk,                ///< A chunk-size line, chunk extension or chunk-data line end is malformed.
-  unexpected_eof,           ///< The connection closed in the middle of a response (a truncated body).
-  empty_reply,              ///< The connection closed before any byte of the response arrived.
-  unexpected_response,      ///< Bytes arrived while no request was outstanding (or a 101 we did not ask for).
-  bad_redirect,             ///< A 3xx response's Location is missing or not a valid URL.
-  bad_content_encoding,     ///< The compressed body is corrupt.
+  bad_status_line,               ///< The status line is malformed (version, code or reason).
+  bad_header,                    ///< A header line is malformed (no colon, bad name, obs-fold, bad bytes).
+  bad_content_length,            ///< Content-Length is not a decimal number, or overflows.
+  multiple_content_length,       ///< Several Content-Length values that disagree.
+  bad_transfer_encoding,         ///< Transfer-Encoding lists a coding after chunked, or one we cannot frame.
+  bad_chunk,                     ///< A chunk-size line, chunk extension or chunk-data line end is malformed.
+  unexpected_eof,                ///< The connection closed in the middle of a response (a truncated body).
+  empty_reply,                   ///< The connection closed before any byte of the response arrived.
+  unexpected_response,           ///< A 101 Switching Protocols for a request without an Upgrade field.
+  bad_redirect,                  ///< A 3xx response's Location is missing or not a valid URL.
+  bad_content_encoding,          ///< The compressed body is corrupt.
   unsupported_content_encoding,  ///< The body is encoded with a coding the client cannot decode.
 
   // --- limits: the peer sent more than the client allows (each names its client_options limit) --------

@@ -158,6 +158,9 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     plan.body.thrown = nullptr;
     if (!r.ec) {
       o.res.info().reused_connection = reused;
+      // RFC 9110 §15.2.2: a server must not switch to a protocol the request did not ask for in its
+      // Upgrade field. (One that did ask gets the 101; the connection is retired either way.)
+      if (o.res.status() == 101 && !req.headers().contains("Upgrade")) o.ec = error::unexpected_response;
       co_return o;
     }
     if (r.ec == error::callback_threw) {

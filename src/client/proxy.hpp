@@ -28,8 +28,6 @@ class proxy_config {
   /// The proxy for `target`, or nullptr for a direct connection. Sets `ec` when the proxy is misconfigured.
   const proxy_endpoint* for_target(const url& target, std::error_code& ec) const;
 
-  bool empty() const noexcept { return !http_ && !https_ && !http_error_ && !https_error_; }
-
  private:
   bool bypass(const url& target) const;
 

@@ -60,9 +60,7 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 // host [":" port], host bracketed when it is an IPv6 literal; the port only when it is not the default.
 void append_host(std::string& out, const url& u) {
-  if (u.host_is_ipv6()) out += '[';
-  append(out, u.host());
-  if (u.host_is_ipv6()) out += ']';
+  u.append_host(out);
   if (u.has_non_default_port()) {
     char buf[8];
     const auto r = std::to_chars(buf, buf + sizeof buf, u.port());
@@ -91,6 +89,40 @@ bool is_field_value(std::string_view s) noexcept {
   return true;
 }
 
+namespace {
+
+// What the request's own fields say (Pass 1 of serialize_head): their size, which of the fields the client
+// would add they already set, and whether they are acceptable at all.
+struct field_scan {
+  std::size_t size = 0;
+  bool host = false, user_agent = false, accept_encoding = false, content_length = false;
+  bool ok = true;
+};
+
+field_scan scan_fields(const headers& fields, const head_extras& extras, std::uint64_t body_size) noexcept {
+  field_scan s;
+  for (const field_view f : fields) {
+    if (!is_token(f.name) || !is_field_value(f.value)) s.ok = false;
+    s.size += field_size(f.name, f.value);
+    if (iequals(f.name, "Host")) {
+      s.host = true;
+    } else if (iequals(f.name, "User-Agent")) {
+      s.user_agent = true;
+    } else if (iequals(f.name, "Accept-Encoding")) {
+      s.accept_encoding = true;
+    } else if (iequals(f.name, "Content-Length")) {
+      if (s.content_length || extras.chunked || !content_length_matches(f.value, body_size)) s.ok = false;
+      s.content_length = true;
+    } else if (iequals(f.name, "Transfer-Encoding")) {
+      s.ok = false;  // the body would be framed differently from what we send
+    }
+    if (!s.ok) return s;
+  }
+  return s;
+}
+
+}  // namespace
+
 std::error_code serialize_head(const request_head& req, const head_extras& extras, std::string& out) {
   const url& u = req.target;
   if (u.empty()) return error::invalid_url;
@@ -105,24 +137,11 @@ std::error_code serialize_head(const request_head& req, const head_extras& extra
   const std::size_t host_size = u.host().size() + 2 + 6;  // brackets, ":65535"
   std::size_t size = method.size() + 1 + target.size() + 1 + 8 + 2;
   if (extras.absolute_form) size += u.scheme().size() + 3 + host_size;
-  bool has_host = false, has_user_agent = false, has_accept_encoding = false, has_content_length = false;
-  for (const field_view f : req.fields) {
-    if (!is_token(f.name) || !is_field_value(f.value)) return error::invalid_request;
-    size += field_size(f.name, f.value);
-    if (iequals(f.name, "Host")) {
-      has_host = true;
-    } else if (iequals(f.name, "User-Agent")) {
-      has_user_agent = true;
-    } else if (iequals(f.name, "Accept-Encoding")) {
-      has_accept_encoding = true;
-    } else if (iequals(f.name, "Content-Length")) {
-      if (has_content_length || extras.chunked || !content_length_matches(f.value, body_size))
-        return error::invalid_request;
-      has_content_length = true;
-    } else if (iequals(f.name, "Transfer-Encoding")) {
-      return error::invalid_request;  // the body would be framed differently from what we send
-    }
-  }
+  const field_scan own = scan_fields(req.fields, extras, body_size);
+  if (!own.ok) return error::invalid_request;
+  size += own.size;
+  const bool has_host = own.host, has_user_agent = own.user_agent, has_accept_encoding = own.accept_encoding,
+             has_content_length = own.content_length;
   if (!has_host) size += field_size("Host", {}) + host_size;
   const bool add_user_agent = !has_user_agent && !extras.user_agent.empty();
   const bool add_accept_encoding = !has_accept_encoding && !extras.accept_encoding.empty();

@@ -315,6 +315,9 @@ TEST_CASE("protocol errors are reported with their own codes", "[loopback]") {
       {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", error::bad_content_length},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", error::bad_transfer_encoding},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", error::bad_chunk},
+      // RFC 9110 §15.2.2: no switch to a protocol the request did not ask for.
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+       error::unexpected_response},
   };
   asio::io_context ctx;
   http_client client(ctx);
@@ -325,6 +328,27 @@ TEST_CASE("protocol errors are reported with their own codes", "[loopback]") {
     CHECK(ec == c.expected);
     CHECK(ec == sentinel::condition::protocol);
   }
+}
+
+TEST_CASE("a 101 to a request that asked for an upgrade is returned, and the connection retired",
+          "[loopback]") {
+  script_server server(
+      {{step::expect_request(),
+        step::send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+        step::wait_for_close()}},
+      {step::expect_request(), step::send(script_server::response(200, "after")), step::wait_for_close()});
+  asio::io_context ctx;
+  http_client client(ctx);
+  request req = get(server.url("/ws"));
+  req.headers().add("Upgrade", "websocket");
+  req.headers().add("Connection", "Upgrade");
+  auto [ec, res] = fetch_sync(ctx, client, std::move(req));
+  REQUIRE_FALSE(ec);
+  CHECK(res.status() == 101);
+  auto [ec2, res2] = fetch_sync(ctx, client, get(server.url("/after")));
+  CHECK_FALSE(ec2);
+  CHECK(res2.body() == "after");
+  CHECK(server.connections_accepted() == 2);
 }
 
 TEST_CASE("every completion token", "[loopback]") {
