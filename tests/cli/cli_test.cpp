@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <catch2/catch.hpp>
+#include "support/compress.hpp"
 
-#include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,6 +40,8 @@ namespace support = sentinel::test::detail;
 
 namespace {
 
+using sentinel::test::gzip;
+
 // Every byte value, several times: a body that text-mode handling anywhere would corrupt.
 std::string binary_body() {
   std::string s;
@@ -47,20 +49,6 @@ std::string binary_body() {
     for (int b = 0; b < 256; ++b)
       s += static_cast<char>(b);
   return s + "\r\n\n\r";
-}
-
-std::string gzip(const std::string& in) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 // A port on 127.0.0.1 that nothing listens on (bound, then closed).

@@ -7,9 +7,9 @@
 #include "support/certs.hpp"
 #include "support/script_server.hpp"
 
-#include <catch2/catch.hpp>
+#include "support/compress.hpp"
 
-#include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
@@ -23,19 +23,7 @@ namespace support = sentinel::test::detail;
 
 namespace {
 
-std::string gzip(const std::string& in) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using sentinel::test::gzip;
 
 struct temp_dir {
   std::string path = support::make_temp_dir("cli-conf");

@@ -16,9 +16,10 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "support/compress.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <zlib.h>
 #if SENTINEL_TEST_BROTLI
 #include <brotli/encode.h>
 #endif
@@ -46,6 +47,8 @@ using sentinel::test::use_tuple;
 
 namespace {
 
+using sentinel::test::deflate_with;
+
 std::tuple<std::error_code, response> fetch(asio::io_context& ctx, http_client& c, request req,
                                             std::chrono::milliseconds deadline = 10s) {
   auto coro = [&c](request r) -> asio::awaitable<std::tuple<std::error_code, response>> {
@@ -56,21 +59,6 @@ std::tuple<std::error_code, response> fetch(asio::io_context& ctx, http_client& 
 
 std::string redirect(int status, const std::string& location) {
   return script_server::response(status, "moved", {{"Location", location}});
-}
-
-// zlib-wrapped (windowBits 15), raw deflate (-15) or gzip (31).
-std::string deflate_with(const std::string& in, int window_bits, int level = 6) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 #if SENTINEL_TEST_BROTLI

@@ -11,9 +11,9 @@
 #include <asio/io_context.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <catch2/catch.hpp>
+#include "support/compress.hpp"
 
-#include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <tuple>
@@ -30,6 +30,8 @@ using sentinel::test::step;
 
 namespace {
 
+using sentinel::test::gzip;
+
 constexpr asio::experimental::as_tuple_t<asio::use_awaitable_t<>> use_tuple{};
 
 std::tuple<std::error_code, response> fetch(asio::io_context& ctx, http_client& c, request req) {
@@ -37,20 +39,6 @@ std::tuple<std::error_code, response> fetch(asio::io_context& ctx, http_client& 
     co_return co_await c.async_send(std::move(r), use_tuple);
   };
   return run_until(ctx, coro(std::move(req)), 10s);
-}
-
-std::string gzip(const std::string& in) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 std::string gzip_response(const std::string& body) {

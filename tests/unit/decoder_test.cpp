@@ -6,9 +6,9 @@
 
 #include <sentinel/error.hpp>
 
-#include <catch2/catch.hpp>
+#include "support/compress.hpp"
 
-#include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include <cstddef>
 #include <string>
@@ -22,20 +22,8 @@ using sentinel::detail::content_decoder;
 
 namespace {
 
-// One compressed stream: window_bits 31 is a gzip member, 15 a zlib stream (deflate).
-std::string compress(std::string_view in, int window_bits = 31) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using sentinel::test::deflate_with;
+using sentinel::test::gzip;
 
 struct decoded {
   std::string out;
@@ -84,7 +72,7 @@ const std::error_code corrupt = make_error_code(error::bad_content_encoding);
 }  // namespace
 
 TEST_CASE("decoder: every member of a gzip body is decoded (RFC 1952 §2.2)", "[decoder]") {
-  const std::string a = compress("first member\n"), b = compress("second member\n"), empty = compress("");
+  const std::string a = gzip("first member\n"), b = gzip("second member\n"), empty = gzip("");
   check_every_feeding("gzip", a, {"first member\n", {}});
   check_every_feeding("gzip", a + b, {"first member\nsecond member\n", {}});
   check_every_feeding("x-gzip", a + empty + b + empty, {"first member\nsecond member\n", {}});
@@ -99,14 +87,14 @@ TEST_CASE("decoder: every member of a gzip body is decoded (RFC 1952 §2.2)", "[
     CHECK(r.out == "first member\n");
   }
   SECTION("a gzip layer of several members inside a chain") {
-    const std::string inner = compress("layered\n", 15);
-    const std::string outer = compress(inner.substr(0, 5)) + compress(inner.substr(5));
+    const std::string inner = deflate_with("layered\n", 15);
+    const std::string outer = gzip(inner.substr(0, 5)) + gzip(inner.substr(5));
     check_every_feeding("deflate, gzip", outer, {"layered\n", {}});
   }
 }
 
 TEST_CASE("decoder: bytes after a gzip member that start no member are refused", "[decoder]") {
-  const std::string a = compress("first member\n"), b = compress("second member\n");
+  const std::string a = gzip("first member\n"), b = gzip("second member\n");
   // Trailing garbage is bad_content_encoding, not ignored: dropping bytes silently would let a damaged
   // or spliced body pass as a shorter one (Go refuses it too; gzip(1) warns; curl 7.88.1 fails).
   check_every_feeding("gzip", a + "GARBAGE!", {{}, corrupt});
@@ -125,18 +113,18 @@ TEST_CASE("decoder: bytes after a gzip member that start no member are refused",
 }
 
 TEST_CASE("decoder: deflate is one stream; bytes after it are refused", "[decoder]") {
-  const std::string z = compress("zlib stream\n", 15), raw = compress("raw stream\n", -15);
+  const std::string z = deflate_with("zlib stream\n", 15), raw = deflate_with("raw stream\n", -15);
   check_every_feeding("deflate", z, {"zlib stream\n", {}});
   check_every_feeding("deflate", raw, {"raw stream\n", {}});
   check_every_feeding("deflate", z + z, {{}, corrupt});
   check_every_feeding("deflate", z + "x", {{}, corrupt});
   // A gzip member is not a deflate body.
-  CHECK(decode("deflate", compress("gz"), {}).ec == corrupt);
+  CHECK(decode("deflate", gzip("gz"), {}).ec == corrupt);
 }
 
 TEST_CASE("decoder: the sink sees every member's output, so a size limit bounds the total", "[decoder]") {
   const std::string text(40000, 'z');
-  const std::string body = compress(text) + compress(text) + compress(text);
+  const std::string body = gzip(text) + gzip(text) + gzip(text);
   content_decoder d;
   REQUIRE_FALSE(d.init("gzip"));
   std::size_t total = 0;
