@@ -5,9 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/deps.sh
-sentinel_install_deps
-if [ ! -d build ]; then
-  meson setup build --wrap-mode=nodownload >/dev/null
+source tools/ccache.sh
+sentinel_install_deps ccache
+sentinel_ccache_setup
+if [ ! -f build/build.ninja ]; then
+  rm -rf build
+  CXX="$SENTINEL_CXX_GCC" meson setup build --wrap-mode=nodownload >/dev/null
 fi
 ninja -C build examples/thread_safety_demo >/dev/null
 if [ $# -eq 0 ]; then set -- --workers 100 --requests 100; fi

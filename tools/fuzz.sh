@@ -23,6 +23,8 @@ targets=("$@")
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SENTINEL_FUZZ_BUILD:-$root/build-fuzz}
+source "$root/tools/ccache.sh"
+CXX_CLANG=${CXX_FUZZ:-clang++} sentinel_ccache_setup
 
 if [ ! -f "$build/build.ninja" ]; then
   echo "fuzz.sh: configuring $build (clang, libFuzzer, ASan+UBSan)"
@@ -30,7 +32,7 @@ if [ ! -f "$build/build.ninja" ]; then
   # -Dfuzz=true gives libsentinel (where the parsers live) libFuzzer's coverage instrumentation and builds
   # the fuzz executables (meson.build, tests/fuzz/meson.build). b_lundef=false: clang's sanitizer runtimes
   # are not linked into shared objects (meson warns otherwise).
-  CXX=${CXX_FUZZ:-clang++} meson setup "$build" "$root" \
+  CXX=$SENTINEL_CXX_CLANG meson setup "$build" "$root" \
     -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbench=false -Dexamples=false -Dtools=false >"$setup_log" 2>&1 || {
     cat "$setup_log" >&2

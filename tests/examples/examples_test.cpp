@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
+#include <stdexcept>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -48,8 +50,12 @@ run_result run_example(const std::vector<std::string>& argv, std::chrono::millis
   return r;
 }
 
+// The examples' build folder, from the environment meson test sets (tests/meson.build).
 std::string example(const char* name) {
-  return std::string(SENTINEL_EXAMPLES_DIR) + "/" + name;
+  const char* dir = std::getenv("SENTINEL_EXAMPLES_DIR");
+  if (dir == nullptr || *dir == '\0')
+    throw std::runtime_error("SENTINEL_EXAMPLES_DIR is not set: run this test through meson test");
+  return std::string(dir) + "/" + name;
 }
 
 }  // namespace

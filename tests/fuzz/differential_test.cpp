@@ -28,6 +28,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -332,7 +333,10 @@ struct corpus_file {
 
 std::vector<corpus_file> load_corpus() {
   std::vector<corpus_file> files;
-  const fs::path root = SENTINEL_FUZZ_CORPUS_DIR;
+  const char* dir = std::getenv("SENTINEL_FUZZ_CORPUS_DIR");  // set by meson test (tests/meson.build)
+  if (dir == nullptr || *dir == '\0')
+    throw std::runtime_error("SENTINEL_FUZZ_CORPUS_DIR is not set: run this test through meson test");
+  const fs::path root = dir;
   for (const char* target : {"response", "chunked"}) {
     std::vector<fs::path> paths;
     for (const auto& e : fs::directory_iterator(root / target))
