@@ -2,6 +2,7 @@
 #include "run_tool.hpp"
 
 #include "support/certs.hpp"
+#include "support/env.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -66,7 +67,7 @@ std::optional<int> wait_child(pid_t pid, std::chrono::milliseconds timeout, rusa
 }  // namespace
 
 std::string tool_path() {
-  return SENTINEL_CLI_PATH;
+  return sentinel::test::required_env("SENTINEL_CLI_PATH");
 }
 
 tool_run run_tool(const std::vector<std::string>& args, const run_options& opts) {

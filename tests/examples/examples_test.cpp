@@ -2,6 +2,7 @@
 #include <sentinel/http_client.hpp>
 
 #include "support/certs.hpp"
+#include "support/env.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
@@ -15,8 +16,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <cstdlib>
-#include <stdexcept>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -50,12 +49,8 @@ run_result run_example(const std::vector<std::string>& argv, std::chrono::millis
   return r;
 }
 
-// The examples' build folder, from the environment meson test sets (tests/meson.build).
 std::string example(const char* name) {
-  const char* dir = std::getenv("SENTINEL_EXAMPLES_DIR");
-  if (dir == nullptr || *dir == '\0')
-    throw std::runtime_error("SENTINEL_EXAMPLES_DIR is not set: run this test through meson test");
-  return std::string(dir) + "/" + name;
+  return sentinel::test::required_env("SENTINEL_EXAMPLES_DIR") + "/" + name;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 // value) or an acceptance rule (one parser rejects what the other accepts, for a documented reason).
 // DIFFERENTIAL.md gives every entry's RFC 9110/9112 section and says which parser is right.
 #include "differential.hpp"
+#include "support/env.hpp"
 
 #include <http_parser.h>
 
@@ -28,7 +29,6 @@
 #include <iterator>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -333,10 +333,7 @@ struct corpus_file {
 
 std::vector<corpus_file> load_corpus() {
   std::vector<corpus_file> files;
-  const char* dir = std::getenv("SENTINEL_FUZZ_CORPUS_DIR");  // set by meson test (tests/meson.build)
-  if (dir == nullptr || *dir == '\0')
-    throw std::runtime_error("SENTINEL_FUZZ_CORPUS_DIR is not set: run this test through meson test");
-  const fs::path root = dir;
+  const fs::path root = sentinel::test::required_env("SENTINEL_FUZZ_CORPUS_DIR");
   for (const char* target : {"response", "chunked"}) {
     std::vector<fs::path> paths;
     for (const auto& e : fs::directory_iterator(root / target))

@@ -3,6 +3,7 @@
 #include <sentinel/client_pool.hpp>
 
 #include "support/client_helpers.hpp"
+#include "support/env.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 #include "threads/threads_support.hpp"
@@ -434,7 +435,7 @@ TEST_CASE("using a worker-owned client from another thread aborts with a clear m
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid = 0;
-    std::string probe = SENTINEL_OWNER_PROBE;
+    std::string probe = sentinel::test::required_env("SENTINEL_OWNER_PROBE");
     char* argv[] = {probe.data(), const_cast<char*>(mode), nullptr};
     REQUIRE(posix_spawn(&pid, probe.c_str(), &fa, nullptr, argv, environ) == 0);
     posix_spawn_file_actions_destroy(&fa);
