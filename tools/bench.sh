@@ -12,7 +12,7 @@ if [ ! -f build-bench/build.ninja ]; then
   rm -rf build-bench
   CXX="$SENTINEL_CXX_GCC" meson setup build-bench --buildtype=release --wrap-mode=nodownload >/dev/null
 fi
-sentinel_ccache_zero
+sentinel_ccache_begin "$PWD/build-bench/ccache-stats.log"
 ninja -C build-bench
 sentinel_ccache_summary
 exec meson test -C build-bench --benchmark "$@"

@@ -33,15 +33,20 @@ sentinel_ccache_setup() {  # sets SENTINEL_CXX_GCC / SENTINEL_CXX_CLANG; exports
   SENTINEL_CCACHE_ON=1
 }
 
-sentinel_ccache_zero() {  # start counting this stage's hits and misses
-  [ "${SENTINEL_CCACHE_ON:-0}" = 1 ] && ccache -z >/dev/null || true
+sentinel_ccache_begin() {  # sentinel_ccache_begin FILE: count this stage's hits and misses in FILE
+  [ "${SENTINEL_CCACHE_ON:-0}" = 1 ] || return 0
+  mkdir -p "$(dirname "$1")"
+  : >"$1"
+  # A stats log of our own, not `ccache -z`: the global counters are shared with every other build on
+  # the machine (and are the user's), so zeroing them would lose theirs and mix in others' calls.
+  export CCACHE_STATSLOG="$1"
 }
 
-sentinel_ccache_summary() {  # one line: this stage's hits, misses and hit rate
+sentinel_ccache_summary() {  # one line: the hits, misses and hit rate since sentinel_ccache_begin
   [ "${SENTINEL_CCACHE_ON:-0}" = 1 ] || { echo "ccache: off"; return 0; }
-  ccache --print-stats 2>/dev/null | awk -F'\t' '
-    $1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { hit += $2 }
-    $1 == "cache_miss" { miss += $2 }
-    END { t = hit + miss; printf "ccache: %d hits, %d misses (%s)\n", hit, miss,
-          t ? sprintf("%.0f%% hit", 100 * hit / t) : "nothing compiled" }'
+  [ -n "${CCACHE_STATSLOG:-}" ] && [ -f "$CCACHE_STATSLOG" ] || { echo "ccache: no stats log"; return 0; }
+  awk '$0 == "direct_cache_hit" || $0 == "preprocessed_cache_hit" { hit++ }
+       $0 == "cache_miss" { miss++ }
+       END { t = hit + miss; printf "ccache: %d hits, %d misses (%s)\n", hit, miss,
+             t ? sprintf("%.0f%% hit", 100 * hit / t) : "nothing compiled" }' "$CCACHE_STATSLOG"
 }

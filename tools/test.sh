@@ -26,7 +26,11 @@ started=$(date +%s)
 stage_started=$started
 timings=()
 log() { printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
-begin() { stage_started=$(date +%s); sentinel_ccache_zero; log "$*"; }
+begin() {  # begin NAME DESCRIPTION
+  stage_started=$(date +%s)
+  sentinel_ccache_begin "$PWD/build-test-logs/ccache-$1.log"
+  log "$2"
+}
 end() {  # end NAME: record the stage's time and the cache's hit rate
   local took=$(( $(date +%s) - stage_started ))
   local cache; cache=$(sentinel_ccache_summary)
@@ -54,7 +58,7 @@ meson_test() {  # meson_test DIR [meson test options...]
 }
 
 if [ "$stage" = fast ]; then
-  begin "fast: g++ build, suites without nginx or a sanitizer"
+  begin fast "fast: g++ build, suites without nginx or a sanitizer"
   setup build-test-gcc "$SENTINEL_CXX_GCC" -Downer_checks=true
   ninja -C build-test-gcc -j "$JOBS"
   # interop is all nginx; the few nginx cases elsewhere (cli, support) skip and say so.
@@ -63,7 +67,7 @@ if [ "$stage" = fast ]; then
 fi
 
 if [ "$stage" = all ] || [ "$stage" = quick ]; then
-  begin "g++: build and run the whole suite"
+  begin g++ "g++: build and run the whole suite"
   setup build-test-gcc "$SENTINEL_CXX_GCC" -Downer_checks=true
   ninja -C build-test-gcc -j "$JOBS"
   meson_test build-test-gcc
@@ -71,21 +75,21 @@ if [ "$stage" = all ] || [ "$stage" = quick ]; then
 fi
 
 if [ "$stage" = all ] || [ "$stage" = asan ]; then
-  begin "clang + ASan + UBSan: build, run the suite, fuzz ${FUZZ_SECONDS}s per target"
+  begin asan "clang + ASan + UBSan: build, run the suite, fuzz ${FUZZ_SECONDS}s per target"
   setup build-test-asan "$SENTINEL_CXX_CLANG" -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true \
     -Dbench=false -Downer_checks=true
   ninja -C build-test-asan -j "$JOBS"
   meson_test build-test-asan --timeout-multiplier 3
   end asan
   if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x tools/fuzz.sh ]; then
-    begin "fuzz: ${FUZZ_SECONDS}s per target"
+    begin fuzz "fuzz: ${FUZZ_SECONDS}s per target"
     SENTINEL_FUZZ_BUILD=$PWD/build-test-asan tools/fuzz.sh "$FUZZ_SECONDS"
     end fuzz
   fi
 fi
 
 if [ "$stage" = all ] || [ "$stage" = tsan ]; then
-  begin "g++ + TSan: concurrency tests and the demo"
+  begin tsan "g++ + TSan: concurrency tests and the demo"
   setup build-test-tsan "$SENTINEL_CXX_GCC" -Db_sanitize=thread -Dbench=false -Dtools=false -Downer_checks=true
   ninja -C build-test-tsan -j "$JOBS" tests/threads/threads_tests tests/threads/owner_probe examples/thread_safety_demo
   meson test -C build-test-tsan --no-rebuild --print-errorlogs --suite threads --timeout-multiplier 3
