@@ -10,7 +10,7 @@
 #   - compiler_check = content: the key includes a hash of the compiler binary, not its mtime, so an
 #     upgrade of g++ or clang by apt can never serve stale objects.
 # Turn it off with SENTINEL_CCACHE=0. CCACHE_DIR (default ~/.cache/ccache) and CCACHE_MAXSIZE are
-# honoured as ccache documents them; the default size here is 10G (three build trees fit).
+# honoured as ccache documents them; the three build trees take about 0.3 GB of the default 5 GB.
 
 sentinel_ccache_setup() {  # sets SENTINEL_CXX_GCC / SENTINEL_CXX_CLANG; exports ccache's settings
   local root
@@ -27,7 +27,6 @@ sentinel_ccache_setup() {  # sets SENTINEL_CXX_GCC / SENTINEL_CXX_CLANG; exports
   export CCACHE_BASEDIR="$root"
   export CCACHE_NOHASHDIR=1
   export CCACHE_COMPILERCHECK=content
-  export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-10G}"
   SENTINEL_CXX_GCC="ccache ${SENTINEL_CXX_GCC}"
   SENTINEL_CXX_CLANG="ccache ${SENTINEL_CXX_CLANG}"
   SENTINEL_CCACHE_ON=1

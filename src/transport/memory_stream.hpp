@@ -128,13 +128,13 @@ class memory_stream {
   template <class MutableBufferSequence, class Token>
   auto async_read_some(const MutableBufferSequence& bufs, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
-        [this](auto handler, asio::mutable_buffer b) { read_op(std::move(handler), b); }, token,
+        [this](auto handler, asio::mutable_buffer b) { this->read_op(std::move(handler), b); }, token,
         asio::mutable_buffer(*asio::buffer_sequence_begin(bufs)));
   }
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& bufs, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
-        [this](auto handler, asio::const_buffer b) { write_op(std::move(handler), b); }, token,
+        [this](auto handler, asio::const_buffer b) { this->write_op(std::move(handler), b); }, token,
         asio::const_buffer(*asio::buffer_sequence_begin(bufs)));
   }
 
