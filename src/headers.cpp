@@ -38,7 +38,8 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return detail::chars::iequals(a, b);
 }
 
-headers::headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+void headers::assign(std::span<const header_field> fields) {
+  clear();
   std::size_t total = 0;
   for (const auto& [name, value] : fields) {
     check_capacity(total, name.size());

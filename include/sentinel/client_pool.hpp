@@ -13,6 +13,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <array>
 #include <atomic>
@@ -83,7 +84,8 @@ class client_pool {
    *               coroutine runs wholly on that worker's thread. R must be default-constructible and
    *               movable (or void).
    * @param token  Completion token for `void(std::exception_ptr, R)` (`void(std::exception_ptr)` for
-   *               R = void): use_awaitable (rethrows), use_future, experimental::deferred, a callback.
+   *               R = void): use_awaitable (rethrows; the default), use_future, experimental::deferred,
+   *               a callback. A task or a callback of another shape fails to compile with a message.
    * @par Completion  Never inside this call. Runs on the handler's associated executor, else on
    *               get_executor(); never on a worker thread (unless the handler is bound to one). After
    *               stop(): an exception_ptr holding std::system_error(error::pool_stopped).
@@ -92,22 +94,25 @@ class client_pool {
    *               they support). Emitting it from the handler's executor is safe.
    * @par Thread safety  Safe from any thread.
    */
-  template <class Task, class Token = asio::default_completion_token_t<executor_type>>
-  auto async_run(Task task, Token&& token = asio::default_completion_token_t<executor_type>()) {
-    using value_type = typename detail::awaitable_value<std::invoke_result_t<Task&, worker&>>::type;
-    if constexpr (std::is_void_v<value_type>) {
-      return asio::async_initiate<Token, void(std::exception_ptr)>(initiate_run<Task>{this}, token,
-                                                                   std::move(task));
-    } else {
-      return asio::async_initiate<Token, void(std::exception_ptr, value_type)>(initiate_run<Task>{this},
-                                                                               token, std::move(task));
-    }
+  template <class Task, class Token = asio::use_awaitable_t<executor_type>>
+  auto async_run(Task task, Token&& token = {}) {
+    static_assert(detail::valid_task<Task>,
+                  "sentinel::client_pool::async_run: the task must be callable as task(sentinel::worker&) "
+                  "and return asio::awaitable<R> (a coroutine)");
+    using signature = detail::run_signature_t<Task>;
+    static_assert(
+        detail::valid_token<Token, signature>,
+        "sentinel::client_pool::async_run: the completion token must be an Asio token "
+        "(use_awaitable, use_future, deferred, ...) or a callback taking (std::exception_ptr) for a "
+        "task returning awaitable<void>, (std::exception_ptr, R) for awaitable<R>");
+    return asio::async_initiate<Token, signature>(initiate_run<Task>{this}, token, std::move(task));
   }
 
   /// Sends one request through the next worker's http_client.
   /**
    * @param req    Moved into the operation and on to the worker; never referenced after this call.
-   * @param token  Completion token for `void(std::error_code, response)`.
+   * @param token  Completion token for `void(std::error_code, response)`; the default, use_awaitable,
+   *               throws std::system_error on error (`co_await pool.async_send(req)`).
    * @par Completion  Never inside this call; on the handler's associated executor, else get_executor();
    *               never on a worker. HTTP statuses are data, not errors. After stop(): error::pool_stopped.
    * @par Cancellation  Forwarded to the worker by a post. `terminal`: at any point (the connection is
@@ -121,8 +126,12 @@ class client_pool {
    *   sentinel::response res = co_await pool.async_send(std::move(req), asio::use_awaitable);
    * @endcode
    */
-  template <class Token = asio::default_completion_token_t<executor_type>>
-  auto async_send(request req, Token&& token = asio::default_completion_token_t<executor_type>()) {
+  template <class Token = asio::use_awaitable_t<executor_type>>
+  auto async_send(request req, Token&& token = {}) {
+    static_assert(detail::valid_token<Token, void(std::error_code, response)>,
+                  "sentinel::client_pool::async_send: the completion token must be an Asio token "
+                  "(use_awaitable, use_future, deferred, ...) or a callback taking (std::error_code, "
+                  "sentinel::response)");
     return asio::async_initiate<Token, void(std::error_code, response)>(initiate_send{this}, token,
                                                                         std::move(req));
   }
@@ -149,7 +158,7 @@ class client_pool {
     client_pool* pool;
     template <class Handler>
     void operator()(Handler&& handler, Task task) const {
-      using value_type = typename detail::awaitable_value<std::invoke_result_t<Task&, worker&>>::type;
+      using value_type = detail::task_value_t<Task>;
       auto home = asio::get_associated_executor(handler, pool->get_executor());
       detail::admission adm = pool->admit();
       if (!adm) {

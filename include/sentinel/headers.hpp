@@ -5,9 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +18,12 @@ namespace sentinel {
 /// One header field as seen through `headers`: views into the owning `headers` object, valid until it is
 /// modified or destroyed.
 struct field_view {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// One field given to a `headers` constructor: `{"Accept", "text/plain"}`.
+struct header_field {
   std::string_view name;
   std::string_view value;
 };
@@ -41,8 +47,42 @@ class headers {
 
  public:
   headers() = default;
-  /// `headers{{"Accept", "text/plain"}, {"X-Trace", "1"}}`
-  headers(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+  /// `headers{{"Accept", "text/plain"}, {"X-Trace", "1"}}`, also as a braced argument:
+  /// `c.get(url, {{"Accept", "text/plain"}})`. One constructor per count (1 to 8) rather than an
+  /// initializer_list: g++ 12 rejects an initializer_list's backing array inside a `co_await` operand
+  /// ("array used as initializer"), which is where these lists are usually written. More fields: add().
+  headers(header_field f1) { assign({&f1, 1}); }
+  headers(header_field f1, header_field f2) {
+    const header_field f[] = {f1, f2};
+    assign(f);
+  }
+  headers(header_field f1, header_field f2, header_field f3) {
+    const header_field f[] = {f1, f2, f3};
+    assign(f);
+  }
+  headers(header_field f1, header_field f2, header_field f3, header_field f4) {
+    const header_field f[] = {f1, f2, f3, f4};
+    assign(f);
+  }
+  headers(header_field f1, header_field f2, header_field f3, header_field f4, header_field f5) {
+    const header_field f[] = {f1, f2, f3, f4, f5};
+    assign(f);
+  }
+  headers(header_field f1, header_field f2, header_field f3, header_field f4, header_field f5,
+          header_field f6) {
+    const header_field f[] = {f1, f2, f3, f4, f5, f6};
+    assign(f);
+  }
+  headers(header_field f1, header_field f2, header_field f3, header_field f4, header_field f5,
+          header_field f6, header_field f7) {
+    const header_field f[] = {f1, f2, f3, f4, f5, f6, f7};
+    assign(f);
+  }
+  headers(header_field f1, header_field f2, header_field f3, header_field f4, header_field f5,
+          header_field f6, header_field f7, header_field f8) {
+    const header_field f[] = {f1, f2, f3, f4, f5, f6, f7, f8};
+    assign(f);
+  }
 
   /// Appends a field (keeps any existing field of the same name).
   void add(std::string_view name, std::string_view value);
@@ -144,6 +184,9 @@ class headers {
   friend bool operator==(const headers& a, const headers& b) noexcept;
 
  private:
+  // Replaces the content with `fields`, in order, reserving once.
+  void assign(std::span<const header_field> fields);
+
   std::string chars_;         // every name and value, back to back
   std::vector<entry> index_;  // one entry per field, in order
 };

@@ -4,6 +4,7 @@
 #include <sentinel/config.hpp>
 #include <sentinel/detail/handler.hpp>
 #include <sentinel/detail/outcome.hpp>
+#include <sentinel/detail/token_check.hpp>
 #include <sentinel/error.hpp>
 #include <sentinel/headers.hpp>
 #include <sentinel/options.hpp>
@@ -15,6 +16,7 @@
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <memory>
 #include <string>
@@ -67,7 +69,8 @@ class http_client {
   /// connection, as the options say).
   /**
    * @param req    Moved into the operation; never referenced after this call returns.
-   * @param token  Any Asio completion token for `void(std::error_code, response)`: use_awaitable,
+   * @param token  Any Asio completion token for `void(std::error_code, response)`: use_awaitable (the
+   *               default: `co_await client.async_send(req)` throws std::system_error on error),
    *               experimental::as_tuple(use_awaitable), use_future, experimental::deferred, or a
    *               callback.
    * @par Completion  Never inside this call. Runs on the handler's associated executor if it has one,
@@ -87,8 +90,12 @@ class http_client {
    *                                               asio::experimental::as_tuple(asio::use_awaitable));
    * @endcode
    */
-  template <class Token = asio::default_completion_token_t<executor_type>>
-  auto async_send(request req, Token&& token = asio::default_completion_token_t<executor_type>()) {
+  template <class Token = asio::use_awaitable_t<executor_type>>
+  auto async_send(request req, Token&& token = {}) {
+    static_assert(detail::valid_token<Token, void(std::error_code, response)>,
+                  "sentinel::http_client::async_send: the completion token must be an Asio token "
+                  "(use_awaitable, use_future, deferred, ...) or a callback taking (std::error_code, "
+                  "sentinel::response)");
     return asio::async_initiate<Token, void(std::error_code, response)>(initiate_send{core_}, token,
                                                                         std::move(req));
   }

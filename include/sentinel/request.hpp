@@ -28,8 +28,9 @@ namespace sentinel {
 ///
 /// @par Example
 /// @code
-///   sentinel::request req("POST", "http://127.0.0.1:8080/items", {{"Content-Type", "application/json"}},
-///                         R"({"name":"x"})");
+///   auto req = sentinel::request("POST", "http://127.0.0.1:8080/items")
+///                  .header("Content-Type", "application/json");
+///   req.set_body(R"({"name":"x"})");
 ///   req.options().total_timeout = std::chrono::seconds(5);
 /// @endcode
 /// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
@@ -53,6 +54,18 @@ class request {
 
   sentinel::headers& headers() noexcept { return headers_; }
   const sentinel::headers& headers() const noexcept { return headers_; }
+
+  /// Appends a header field and returns the request, to build one in a single expression:
+  /// `request("GET", url).header("Accept", "text/plain").header("X-Trace", "1")`.
+  request& header(std::string_view name, std::string_view value) & {
+    headers_.add(name, value);
+    return *this;
+  }
+  /// On a temporary, returns the request by value, so that the result never refers to a dead object.
+  request header(std::string_view name, std::string_view value) && {
+    headers_.add(name, value);
+    return std::move(*this);
+  }
 
   /// Where the body comes from.
   enum class body_kind {

@@ -6,6 +6,8 @@
 // test instead of a corrupted pool found in production. See docs/architecture.md, "Threading rules".
 #pragma once
 
+#include <sentinel/config.hpp>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>

@@ -26,7 +26,8 @@ struct binary_lookup {
 const binary_lookup& nginx_binary() {
   static const binary_lookup found = [] {
     binary_lookup b;
-    if (const char* off = std::getenv("SENTINEL_TEST_NGINX"); off != nullptr && std::string_view(off) == "off") {
+    if (const char* off = std::getenv("SENTINEL_TEST_NGINX");
+        off != nullptr && std::string_view(off) == "off") {
       b.reason = "turned off by SENTINEL_TEST_NGINX=off (tools/test.sh fast)";
       return b;
     }

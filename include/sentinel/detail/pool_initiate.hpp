@@ -17,6 +17,7 @@
 #include <sentinel/config.hpp>
 #include <sentinel/detail/home_watch.hpp>
 #include <sentinel/detail/outcome.hpp>
+#include <sentinel/detail/token_check.hpp>
 #include <sentinel/error.hpp>
 #include <sentinel/worker.hpp>
 
@@ -89,13 +90,6 @@ struct post_cancel {
 /// start (operation_aborted). A std::system_error, so users of async_run catch it as one.
 struct not_started : std::system_error {
   not_started() : std::system_error(make_error_code(asio::error::operation_aborted)) {}
-};
-
-template <class T>
-struct awaitable_value;
-template <class T, class E>
-struct awaitable_value<asio::awaitable<T, E>> {
-  using type = T;
 };
 
 /// One task's state, allocated once per task. Caller side: the handler (moved in once, invoked and
