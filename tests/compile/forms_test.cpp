@@ -86,8 +86,10 @@ TEST_CASE("forms: headers take up to eight braced fields, kept in order", "[form
 
 TEST_CASE("forms: the default completion token is use_awaitable", "[forms]") {
   auto server = echo_server();
-  sentinel::client_pool pool(workers(2));
+  // The context outlives the pool: run_until() returns when the coroutine is done, possibly before the
+  // pool's last bookkeeping for it ran there, and a context must not die under the pool's operations.
   asio::io_context ctx;
+  sentinel::client_pool pool(workers(2));
   const std::string url = server.url("/x");
   const auto body = sentinel::test::run_until(ctx, [&]() -> asio::awaitable<std::string> {
     sentinel::response a = co_await pool.async_send(sentinel::request("GET", url).header("X-A", "d"));
@@ -105,8 +107,8 @@ TEST_CASE("forms: the default completion token is use_awaitable", "[forms]") {
 }
 
 TEST_CASE("forms: the default token throws std::system_error with the error's code", "[forms]") {
-  sentinel::client_pool pool(workers(1));
   asio::io_context ctx;
+  sentinel::client_pool pool(workers(1));
   pool.stop();
   const auto code = sentinel::test::run_until(ctx, [&]() -> asio::awaitable<std::error_code> {
     try {
