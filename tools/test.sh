@@ -3,7 +3,8 @@
 #   fast   g++ (debugoptimized, owner checks on): build, then every suite that needs neither nginx nor a
 #          sanitizer. The inner loop while working.
 #   quick  g++: every suite (unit, connection, loopback, threads, TLS, interop with nginx, cli, fuzz corpus
-#          replay, examples, header self-containment). Stage 1 of `all`.
+#          replay, examples, header self-containment, compile (forms and compile-fail), install). Stage 1
+#          of `all`.
 #   asan   clang + AddressSanitizer + UBSan: the same suite, then each libFuzzer target for FUZZ_SECONDS.
 #   tsan   g++ + ThreadSanitizer: the concurrency tests and the thread-safety demo.
 #   all    quick, asan, tsan (what CI runs).
