@@ -57,13 +57,10 @@ def run(cmd, env=None, check=True):
 
 
 def readme_sources(tmp):
-    text = open(readme, encoding="utf-8").read()
-    m = re.search(r"<!-- example:begin -->\s*```cpp\n(.*?)```\s*<!-- example:end -->", text, re.S)
-    if not m:
-        fail("README.md: no C++ block between <!-- example:begin --> and <!-- example:end -->")
+    # The quick start through the same extractor the build uses for its own copy (tests/examples).
     quick = os.path.join(tmp, "readme_quick_start.cpp")
-    with open(quick, "w", encoding="utf-8") as f:
-        f.write(m.group(1))
+    run([sys.executable, os.path.join(source_dir, "tools", "extract_readme_example.py"), readme, quick])
+    text = open(readme, encoding="utf-8").read()
     snippets = re.findall(r"<!-- compile: (.*?) -->\s*```cpp\n(.*?)```", text, re.S)
     # Every C++ block is either the quick start or a marked snippet: a new block cannot go uncompiled.
     blocks = len(re.findall(r"```cpp\n", text))
