@@ -4,6 +4,7 @@
 #include <sentinel/url.hpp>
 
 #include "chars.hpp"
+#include "url_diagnosis.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -56,8 +57,8 @@ bool is_scheme(std::string_view s) noexcept {
 }
 
 // Userinfo (RFC 3986 §3.2.1) or reg-name (§3.2.2): unreserved / pct-encoded / sub-delims, plus ':' for
-// userinfo.
-bool is_authority_part(std::string_view s, bool allow_colon) noexcept {
+// userinfo. Returns the index of the first byte that is not allowed, or npos.
+std::size_t find_bad_authority_byte(std::string_view s, bool allow_colon) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (is_unreserved(c) || is_sub_delim(c) || (allow_colon && c == ':')) continue;
@@ -65,25 +66,26 @@ bool is_authority_part(std::string_view s, bool allow_colon) noexcept {
       i += 2;
       continue;
     }
-    return false;
+    return i;
   }
-  return true;
+  return std::string_view::npos;
 }
 
 // Path, query and fragment. RFC 3986 allows fewer characters, but real servers put '"', '<', '|', '{',
 // '^', '`' and friends unescaped in Location headers and links, and they are harmless on the wire. What we
 // refuse is what could split or smuggle a request line (controls, space), what is not ASCII, and a '%'
 // that does not start a pct-encoding (a later decoder would disagree with us about it).
-bool is_tail_part(std::string_view s) noexcept {
+// Returns the index of the first byte refused, or npos.
+std::size_t find_bad_tail_byte(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c <= 0x20 || c >= 0x7F) return false;
+    if (c <= 0x20 || c >= 0x7F) return i;
     if (c == '%') {
-      if (!is_pct_encoded_at(s, i)) return false;
+      if (!is_pct_encoded_at(s, i)) return i;
       i += 2;
     }
   }
-  return true;
+  return std::string_view::npos;
 }
 
 // RFC 3986 §3.2.2 dec-octet forbids leading zeros; we refuse them rather than guess, because inet_aton()
@@ -237,30 +239,53 @@ void append_port(std::string& out, std::uint16_t port) {
 
 url::url(std::string_view text) {
   std::error_code ec;
-  *this = parse(text, ec);
-  if (ec) throw std::system_error(ec);
+  url_diagnosis why;
+  *this = parse_impl(text, ec, &why);
+  if (ec) throw url_error(ec, std::move(why));
 }
 
 url url::parse(std::string_view text, std::error_code& ec) {
+  return parse_impl(text, ec, nullptr);
+}
+
+url url::parse(std::string_view text, std::error_code& ec, url_diagnosis& why) {
+  return parse_impl(text, ec, &why);
+}
+
+// `why` is null on the request path: the words are built only when someone asks for them.
+url url::parse_impl(std::string_view text, std::error_code& ec, url_diagnosis* why) {
+  using detail::url_component;
   ec.clear();
   const reference_parts p = split_reference(text);
-  auto fail = [&ec](error e) {
+  auto fail = [&](error e, url_problem problem, std::string_view part) {
     ec = e;
+    if (why != nullptr) detail::diagnose_url(*why, problem, text, part);
     return url();
   };
-  if (!p.has_scheme || !is_scheme(p.scheme)) return fail(error::invalid_url);
+  // A byte refused at `i` of `part` (a view into `text`).
+  auto fail_byte = [&](std::string_view part, std::size_t i, url_component where) {
+    ec = error::invalid_url;
+    if (why != nullptr) detail::diagnose_url_byte(*why, text, part, i, where);
+    return url();
+  };
+  constexpr auto npos = std::string_view::npos;
+  if (!p.has_scheme) return fail(error::invalid_url, url_problem::relative_reference, text);
+  if (!is_scheme(p.scheme)) return fail(error::invalid_url, url_problem::bad_scheme, p.scheme);
   url u;
   if (iequals(p.scheme, "https"))
     u.https_ = true;
   else if (!iequals(p.scheme, "http"))
-    return fail(error::unsupported_scheme);
-  if (!p.has_authority) return fail(error::invalid_url);  // "http:/x", "http:x"
+    return fail(error::unsupported_scheme, url_problem::unsupported_scheme, p.scheme);
+  // "http:/x", "http:x"
+  if (!p.has_authority)
+    return fail(error::invalid_url, url_problem::bad_host, text.substr(p.scheme.size() + 1, 0));
 
   // authority = [ userinfo "@" ] host [ ":" port ]   (RFC 3986 §3.2)
   std::string_view hostport = p.authority;
-  if (const std::size_t at = hostport.find('@'); at != std::string_view::npos) {
+  if (const std::size_t at = hostport.find('@'); at != npos) {
     const std::string_view userinfo = hostport.substr(0, at);
-    if (!is_authority_part(userinfo, true)) return fail(error::invalid_url);
+    if (const std::size_t bad = find_bad_authority_byte(userinfo, true); bad != npos)
+      return fail_byte(userinfo, bad, url_component::userinfo);
     u.userinfo_ = userinfo;
     hostport.remove_prefix(at + 1);
   }
@@ -268,39 +293,45 @@ url url::parse(std::string_view text, std::error_code& ec) {
   bool has_port = false;
   if (hostport.starts_with('[')) {
     const std::size_t close = hostport.find(']');
-    if (close == std::string_view::npos) return fail(error::invalid_url);
+    if (close == npos) return fail(error::invalid_url, url_problem::bad_host, hostport);
     host = hostport.substr(1, close - 1);
     const std::string_view rest = hostport.substr(close + 1);
     if (!rest.empty()) {
-      if (rest[0] != ':') return fail(error::invalid_url);
+      if (rest[0] != ':') return fail(error::invalid_url, url_problem::bad_host, hostport);
       has_port = true;
       port = rest.substr(1);
     }
-    if (!is_ipv6(host)) return fail(error::invalid_url);
+    if (!is_ipv6(host)) return fail(error::invalid_url, url_problem::bad_host, hostport.substr(0, close + 1));
     u.ipv6_ = true;
   } else {
     const std::size_t colon = hostport.find(':');
     host = hostport.substr(0, colon);
-    if (colon != std::string_view::npos) {
+    if (colon != npos) {
       has_port = true;
       port = hostport.substr(colon + 1);
     }
-    if (host.empty() || !is_authority_part(host, false)) return fail(error::invalid_url);
+    if (host.empty()) return fail(error::invalid_url, url_problem::bad_host, host);
+    if (const std::size_t bad = find_bad_authority_byte(host, false); bad != npos)
+      return fail_byte(host, bad, url_component::host);
     u.ipv4_ = is_ipv4(host);
-    if (!u.ipv4_ && ends_in_number(host)) return fail(error::invalid_url);
+    if (!u.ipv4_ && ends_in_number(host)) return fail(error::invalid_url, url_problem::bad_host, host);
   }
   // An empty port after ':' means the default one (RFC 3986 §3.2.3).
   if (has_port && !port.empty()) {
-    if (!parse_port(port, u.port_)) return fail(error::invalid_url);
+    if (!parse_port(port, u.port_)) return fail(error::invalid_url, url_problem::bad_port, port);
     if (u.port_ == (u.https_ ? 443 : 80)) u.port_ = 0;  // §6.2.3: the default port is normalized away
   }
   u.host_.resize(host.size());
   for (std::size_t i = 0; i < host.size(); ++i)
     u.host_[i] = to_lower(host[i]);  // §6.2.2.1
 
-  if (!is_tail_part(p.path) || !is_tail_part(p.query) || !is_tail_part(p.fragment) ||
-      p.fragment.find('#') != std::string_view::npos)  // fragment = *( pchar / "/" / "?" ), §3.5
-    return fail(error::invalid_url);
+  if (const std::size_t bad = find_bad_tail_byte(p.path); bad != npos)
+    return fail_byte(p.path, bad, url_component::path);
+  if (const std::size_t bad = find_bad_tail_byte(p.query); bad != npos)
+    return fail_byte(p.query, bad, url_component::query);
+  // fragment = *( pchar / "/" / "?" ), §3.5: a second '#' is refused too
+  if (const std::size_t bad = std::min(find_bad_tail_byte(p.fragment), p.fragment.find('#')); bad != npos)
+    return fail_byte(p.fragment, bad, url_component::fragment);
   u.target_.reserve(1 + p.path.size() + 1 + p.query.size());
   u.target_ = p.path.empty() ? std::string_view("/") : p.path;
   if (p.has_query) {
@@ -421,6 +452,17 @@ std::string url::origin() const {
   append_host(out);
   out += ':';
   append_port(out, port());
+  return out;
+}
+
+std::string url::redacted() const {
+  if (empty()) return {};
+  std::string out;
+  out.reserve(16 + host_.size() + target_.size());
+  out += scheme();
+  out += "://";
+  out += host_header();
+  out += target();
   return out;
 }
 

@@ -37,7 +37,8 @@ namespace sentinel {
 class request {
  public:
   request() = default;
-  /// Throws std::system_error (invalid_url, unsupported_scheme) when `url_text` is not a valid URL.
+  /// Throws url_error (a std::system_error: invalid_url, unsupported_scheme) when `url_text` is not a
+  /// valid URL; its what() says which part is wrong.
   request(std::string_view method, std::string_view url_text, sentinel::headers fields = {},
           std::string body = {});
   request(std::string_view method, sentinel::url target, sentinel::headers fields = {}, std::string body = {})

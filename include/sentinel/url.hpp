@@ -3,12 +3,51 @@
 
 #include <sentinel/config.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 namespace sentinel {
+
+/// Why a text is not a valid URL. The error code stays `error::invalid_url` (or
+/// `error::unsupported_scheme`); this says which part is wrong.
+enum class url_problem : std::uint8_t {
+  none = 0,
+  relative_reference,  ///< No scheme: "example.com/x", "/x", "//host/x". An absolute URL is required.
+  bad_scheme,          ///< The scheme has characters a scheme cannot have ("1http://x").
+  unsupported_scheme,  ///< A scheme other than http and https ("htp://x", "ftp://x").
+  bad_host,            ///< No host, a malformed IP literal, or a name ending in a number ("http://1.2.3/").
+  bad_port,            ///< The port is not a number, or not in 1..65535.
+  illegal_byte,        ///< A byte not allowed where it is: space, control, non-ASCII, a stray '%', ...
+};
+
+/// What is wrong with a URL: the problem, where in the text, and a sentence for people.
+struct url_diagnosis {
+  url_problem problem = url_problem::none;
+  std::size_t offset = 0;  ///< Where the offending part starts in the parsed text.
+  std::size_t length = 0;  ///< Its length in bytes (0 when something is missing there).
+  /// Names the problem and quotes the offending part (never the user info, which may hold a password),
+  /// e.g. `unsupported URL scheme "htp" (only http and https are supported)` or `the port "99999" is out
+  /// of range (1-65535)`. Unspecified wording: for people.
+  std::string message;
+};
+
+/// Thrown by the constructors that parse a URL (`url(text)`, `request(method, text)`): a std::system_error
+/// whose code() is `error::invalid_url` or `error::unsupported_scheme` and whose what() reads
+/// `invalid URL: ` followed by the diagnosis' message.
+class url_error : public std::system_error {
+ public:
+  url_error(std::error_code ec, url_diagnosis why);
+  const url_diagnosis& diagnosis() const noexcept;
+  const char* what() const noexcept override;
+
+ private:
+  struct state;
+  std::shared_ptr<const state> state_;  // shared: copying an exception must not throw
+};
 
 /// An absolute `http://` or `https://` URL, parsed and validated.
 ///
@@ -17,18 +56,21 @@ namespace sentinel {
 /// lower-cased (RFC 3986 §6.2.2.1); path and query are kept exactly as given, percent-encoding included
 /// (never decoded or re-encoded). The fragment is kept but never sent. Rejected with `error::invalid_url`:
 /// spaces, control bytes (CR, LF, NUL, ...), non-ASCII bytes, an empty host, a port outside 1..65535, a
-/// malformed IP literal; with `error::unsupported_scheme`: any scheme other than http and https.
+/// malformed IP literal; with `error::unsupported_scheme`: any scheme other than http and https. The
+/// overload of parse() with a `url_diagnosis`, and the url_error the constructor throws, say which part.
 ///
 /// A default-constructed url is empty (`empty()`); sending a request with it fails with `invalid_url`.
 /// @par Thread safety  A value type: distinct objects are independent; const access is safe concurrently.
 class url {
  public:
   url() = default;
-  /// Parses `text`; throws std::system_error (code invalid_url or unsupported_scheme) if it is not valid.
+  /// Parses `text`; throws url_error (code invalid_url or unsupported_scheme) if it is not valid.
   explicit url(std::string_view text);
 
   /// Parses `text`; on failure sets `ec` and returns an empty url. Never throws (except std::bad_alloc).
   static url parse(std::string_view text, std::error_code& ec);
+  /// As above, and on failure also says what is wrong in `why` (left as it was on success).
+  static url parse(std::string_view text, std::error_code& ec, url_diagnosis& why);
 
   /// Resolves a reference (absolute, scheme-relative `//host/p`, absolute-path `/p`, relative `p`,
   /// query-only `?q`) against this URL as RFC 3986 §5.2 says, removing dot segments. Used for
@@ -70,9 +112,15 @@ class url {
   /// The whole URL, normalized (lower-case scheme and host, no default port), fragment included.
   std::string str() const;
 
+  /// The whole URL for messages and logs: as str(), without the user info (which may hold a password)
+  /// and without the fragment.
+  std::string redacted() const;
+
   friend bool operator==(const url&, const url&) = default;
 
  private:
+  static url parse_impl(std::string_view text, std::error_code& ec, url_diagnosis* why);
+
   std::string host_;
   std::string userinfo_;
   std::string target_;  // path + optional "?query", as given; empty means "/"

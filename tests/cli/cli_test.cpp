@@ -849,6 +849,18 @@ TEST_CASE("bench: method, headers and body reach the server", "[cli][bench]") {
   }
 }
 
+TEST_CASE("a bad URL names the part that is wrong", "[cli][fetch][errors]") {
+  auto port = run_tool({"http://127.0.0.1:99999/"});
+  CHECK(port.exit_code == 3);
+  CHECK_THAT(port.err, Catch::Contains("the port \"99999\" is out of range"));
+  auto scheme = run_tool({"htp://x"});
+  CHECK(scheme.exit_code == 1);
+  CHECK_THAT(scheme.err, Catch::Contains("unsupported URL scheme \"htp\""));
+  auto space = run_tool({"http://h/a b"});
+  CHECK(space.exit_code == 3);
+  CHECK_THAT(space.err, Catch::Contains("a space is not allowed in the path \"/a b\""));
+}
+
 TEST_CASE("bench: bad options exit 2, a bad URL 3", "[cli][bench]") {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"bench"},

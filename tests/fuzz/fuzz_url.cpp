@@ -9,6 +9,8 @@
 //  - str() of a parsed url re-parses to an equal url, and str() is a fixed point (normalized once);
 //  - origin() and host_header() are consistent with the components (and do not crash);
 //  - against a base without dot segments, a resolved url re-resolves to itself from its str();
+//  - parse with a url_diagnosis gives the same code; on failure the diagnosis names a problem, points
+//    inside the text, and its message is short and never quotes the user info;
 //  - nothing throws but std::bad_alloc.
 #include "fuzz_check.hpp"
 
@@ -84,6 +86,20 @@ void check_resolve(const url& base, std::string_view reference, bool normalized_
   FUZZ_CHECK(again == r);
 }
 
+void check_diagnosis(std::string_view text, const std::error_code& ec) {
+  std::error_code ec2;
+  sentinel::url_diagnosis why;
+  (void)url::parse(text, ec2, why);
+  FUZZ_CHECK(ec2 == ec);
+  if (!ec) return;
+  FUZZ_CHECK(why.problem != sentinel::url_problem::none);
+  FUZZ_CHECK(why.offset <= text.size() && why.length <= text.size() - why.offset);
+  FUZZ_CHECK(!why.message.empty() && why.message.size() < 400);
+  // A user info refused for a bad byte is never quoted (it may hold a password).
+  if (why.message.find("in the user info") != std::string::npos)
+    FUZZ_CHECK(why.message.ends_with("in the user info"));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -96,6 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     std::error_code ec;
     const url u = url::parse(text, ec);
+    check_diagnosis(text, ec);
     if (check_result(u, ec)) {
       // A parsed url used as a base: relative references of every RFC 3986 §5.4 shape.
       for (std::string_view ref : {"g", "./g/", "../..", "?y", "#s", "//other/x", ""})

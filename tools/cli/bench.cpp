@@ -167,9 +167,10 @@ void print_progress(const std::vector<std::unique_ptr<progress_cell>>& cells, cl
 
 int run_bench(const bench_options& o) {
   std::error_code ec;
-  sentinel::url target = parse_cli_url(o.url, ec);
+  std::string why;
+  sentinel::url target = parse_cli_url(o.url, ec, why);
   if (ec) {
-    std::fprintf(stderr, "sentinel bench: bad URL '%s': %s\n", o.url.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "sentinel bench: bad URL '%s': %s\n", o.url.c_str(), why.c_str());
     return exit_code_for(ec);
   }
   const std::size_t workers = std::min(o.workers, o.connections);

@@ -67,6 +67,15 @@ sentinel::url parse_cli_url(std::string_view text, std::error_code& ec) {
   return sentinel::url::parse(text, ec);
 }
 
+sentinel::url parse_cli_url(std::string_view text, std::error_code& ec, std::string& why) {
+  sentinel::url_diagnosis d;
+  sentinel::url u = text.find("://") == std::string_view::npos
+                        ? sentinel::url::parse("http://" + std::string(text), ec, d)
+                        : sentinel::url::parse(text, ec, d);
+  if (ec) why = d.message;
+  return u;
+}
+
 bool read_whole_file(const std::string& path, std::string& out) {
   std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (f == nullptr) return false;

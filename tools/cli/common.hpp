@@ -33,6 +33,8 @@ bool is_token(std::string_view s) noexcept;
 
 /// Parses a command-line URL. Like curl, a URL without "scheme://" gets "http://" in front.
 sentinel::url parse_cli_url(std::string_view text, std::error_code& ec);
+/// As above; on failure `why` says which part of the URL is wrong.
+sentinel::url parse_cli_url(std::string_view text, std::error_code& ec, std::string& why);
 
 /// Reads a whole file ("-" is standard input) into `out`; false with errno set on failure.
 bool read_whole_file(const std::string& path, std::string& out);

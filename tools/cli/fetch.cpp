@@ -351,13 +351,14 @@ int run_fetch(const fetch_options& o) {
   plan p{o, {}, {}, {}, {}, false};
   for (const auto& text : o.urls) {
     std::error_code ec;
-    sentinel::url u = parse_cli_url(text, ec);
+    std::string why;
+    sentinel::url u = parse_cli_url(text, ec, why);
     if (ec) {
       const int code = exit_code_for(ec);
       if (!o.silent || o.show_error)
         std::fprintf(
             stderr, "sentinel: (%d) bad URL '%s': %s\nsentinel: try 'sentinel --help' for more information\n",
-            code, text.c_str(), ec.message().c_str());
+            code, text.c_str(), why.c_str());
       return code;
     }
     p.urls.push_back(std::move(u));
