@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sentinel/config.hpp>
+#include <sentinel/detail/handler.hpp>
 #include <sentinel/detail/pool_initiate.hpp>
 #include <sentinel/error.hpp>
 #include <sentinel/options.hpp>
@@ -112,7 +113,7 @@ class client_pool {
   /**
    * @param req    Moved into the operation and on to the worker; never referenced after this call.
    * @param token  Completion token for `void(std::error_code, response)`; the default, use_awaitable,
-   *               throws std::system_error on error (`co_await pool.async_send(req)`).
+   *               throws request_error on error (`co_await pool.async_send(req)`).
    * @par Completion  Never inside this call; on the handler's associated executor, else get_executor();
    *               never on a worker. HTTP statuses are data, not errors. After stop(): error::pool_stopped.
    * @par Cancellation  Forwarded to the worker by a post. `terminal`: at any point (the connection is
@@ -132,8 +133,7 @@ class client_pool {
                   "sentinel::client_pool::async_send: the completion token must be an Asio token "
                   "(use_awaitable, use_future, deferred, ...) or a callback taking (std::error_code, "
                   "sentinel::response)");
-    return asio::async_initiate<Token, void(std::error_code, response)>(initiate_send{this}, token,
-                                                                        std::move(req));
+    return detail::initiate_response<Token>(initiate_send{this}, token, std::move(req));
   }
 
   /// Adds `n` workers (started before this returns). Does not wait for a concurrent scale_down's drain.
@@ -190,9 +190,13 @@ class client_pool {
       auto home = asio::get_associated_executor(handler, pool->get_executor());
       detail::admission adm = pool->admit();
       if (!adm) {
-        detail::complete_on_home(std::forward<Handler>(handler), home, [](auto h) {
-          std::move(h)(make_error_code(error::pool_stopped), response());
-        });
+        response stopped;  // empty, but for what the error's message names
+        stopped.info().failure.method = req.method();
+        stopped.info().failure.url = req.url().redacted();
+        detail::complete_on_home(std::forward<Handler>(handler), home,
+                                 [res = std::move(stopped)](auto h) mutable {
+                                   std::move(h)(make_error_code(error::pool_stopped), std::move(res));
+                                 });
         return;
       }
       detail::run_on_worker<finish_send>(

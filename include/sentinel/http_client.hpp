@@ -70,13 +70,14 @@ class http_client {
   /**
    * @param req    Moved into the operation; never referenced after this call returns.
    * @param token  Any Asio completion token for `void(std::error_code, response)`: use_awaitable (the
-   *               default: `co_await client.async_send(req)` throws std::system_error on error),
+   *               default: `co_await client.async_send(req)` throws request_error on error),
    *               experimental::as_tuple(use_awaitable), use_future, experimental::deferred, or a
    *               callback.
    * @par Completion  Never inside this call. Runs on the handler's associated executor if it has one,
    *               else on this client's executor. An HTTP status (404, 500) is not an error. On error the
-   *               response is empty, except that with error::callback_threw its
-   *               `info().callback_exception` holds what the request's callback threw.
+   *               response is empty but for `info().failure` (method, URL, phase, endpoint: what
+   *               request_error says) and, with error::callback_threw, `info().callback_exception`
+   *               (what the request's callback threw).
    * @par Cancellation  `terminal`: at any point; the connection in use is closed, never reused.
    *               `total`: while waiting for a pooled connection, resolving or connecting (nothing was
    *               sent yet). After the request started to go out, `total` and `partial` are ignored: an
@@ -96,11 +97,10 @@ class http_client {
                   "sentinel::http_client::async_send: the completion token must be an Asio token "
                   "(use_awaitable, use_future, deferred, ...) or a callback taking (std::error_code, "
                   "sentinel::response)");
-    return asio::async_initiate<Token, void(std::error_code, response)>(initiate_send{core_}, token,
-                                                                        std::move(req));
+    return detail::initiate_response<Token>(initiate_send{core_}, token, std::move(req));
   }
 
-  /// Awaitable shortcuts: build the request, send it, throw std::system_error on error (or, when a
+  /// Awaitable shortcuts: build the request, send it, throw request_error on error (or, when a
   /// callback of the request threw, rethrow that exception as it was thrown).
   /// Must be awaited from a coroutine running on this client's executor.
   asio::awaitable<response> get(std::string_view url, sentinel::headers fields = {});
@@ -108,7 +108,7 @@ class http_client {
   asio::awaitable<response> post(std::string_view url, std::string body, sentinel::headers fields = {});
   asio::awaitable<response> put(std::string_view url, std::string body, sentinel::headers fields = {});
   asio::awaitable<response> del(std::string_view url, sentinel::headers fields = {});
-  /// Sends `req`, throws std::system_error on error.
+  /// Sends `req`, throws request_error on error.
   asio::awaitable<response> send(request req);
 
   /// Counters and gauges. Safe to call from any thread (relaxed atomic reads).

@@ -7,11 +7,43 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace sentinel {
+
+/// What an operation was doing when it failed (transfer_info::failure).
+enum class phase : std::uint8_t {
+  none = 0,  ///< Nothing failed, or it failed before it began (a bad request or URL, a stopped pool).
+  queue,     ///< Waiting for a connection to the origin (pool_timeout).
+  resolve,   ///< Looking up the host name (the proxy's, through a proxy).
+  connect,   ///< The TCP connection to an address.
+  proxy,     ///< The CONNECT tunnel through an HTTP proxy.
+  tls,       ///< The TLS handshake.
+  send,      ///< Writing the request (its body source included).
+  receive,   ///< Reading the response (its on_head and on_body callbacks included).
+  redirect,  ///< Following a redirect (too many of them, or a Location that is not a URL).
+};
+
+/// The phase's name: "resolve", "connect", ... ("" for none).
+const char* to_string(phase p) noexcept;
+
+/// Where a failed operation failed. Filled in only when it completes with an error.
+struct failure_info {
+  sentinel::phase phase = phase::none;
+  std::string method;    ///< The method of the request that failed (a redirect may have changed it).
+  std::string url;       ///< Its URL (after redirects) without user info and fragment: url::redacted().
+  std::string endpoint;  ///< What the phase talked to: "host:port" (queue, resolve), else "address:port".
+};
+
+/// One line for people: `GET http://127.0.0.1:1/: connect to 127.0.0.1:1: Connection refused` (the
+/// parts that are unknown are left out). request_error::what() is this line.
+std::string describe(const std::error_code& ec, const failure_info& where);
+/// The same without the error's message: `GET http://127.0.0.1:1/: connect to 127.0.0.1:1`.
+std::string describe(const failure_info& where);
 
 /// How a response was obtained: useful for logs, tests and `-w` style reporting.
 struct transfer_info {
@@ -24,6 +56,8 @@ struct transfer_info {
   /// Set only when the operation failed with error::callback_threw: what the request's on_head, on_body
   /// or body source threw, exactly as thrown (rethrow it with std::rethrow_exception).
   std::exception_ptr callback_exception;
+  /// Set only when the operation failed: the request, the phase and the endpoint (see describe()).
+  failure_info failure;
 };
 
 /// A complete HTTP response. An HTTP status is data, not an error: a 404 or 500 completes successfully.

@@ -8,6 +8,7 @@
 #include <sentinel/http_client.hpp>
 #include <sentinel/options.hpp>
 #include <sentinel/request.hpp>
+#include <sentinel/request_error.hpp>
 #include <sentinel/response.hpp>
 #include <sentinel/stats.hpp>
 #include <sentinel/url.hpp>

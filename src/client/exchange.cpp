@@ -33,6 +33,15 @@ class active_exchange {
   client_core& core_;
 };
 
+// Records where an exchange failed: sending or receiving, and the address it talked to (the host and port
+// over a test connector, which has no address).
+void exchange_failed(transfer_info& info, const exchange_outcome& r, const tcp::endpoint& peer,
+                     const route& rt) {
+  info.failure.phase = r.failed_sending ? phase::send : phase::receive;
+  info.failure.endpoint =
+      peer.port() != 0 ? endpoint_text(peer) : (rt.proxy != nullptr ? *rt.proxy : *rt.target).host_port();
+}
+
 }  // namespace
 
 asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
@@ -67,10 +76,12 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
     }
     if (info.redirects >= max_redirects) {
       result.ec = error::too_many_redirects;
+      info.failure.phase = phase::redirect;
       break;
     }
     if (auto ec = follow_redirect(req, o.res)) {
       result.ec = ec;
+      info.failure.phase = phase::redirect;
       break;
     }
     ++info.redirects;
@@ -92,12 +103,18 @@ void client_core::finish(outcome& result, const request& req, transfer_info& inf
     std::exception_ptr thrown = std::move(result.res.info().callback_exception);
     result.res = response();
     if (result.ec == error::callback_threw) result.res.info().callback_exception = std::move(thrown);
+    // What request_error and describe() say: the request, the phase and the endpoint it failed at.
+    failure_info& f = result.res.info().failure;
+    f = std::move(info.failure);
+    f.method = req.method();
+    f.url = req.url().redacted();
     counters.errors.add();
     if (result.ec == condition::timeout) counters.timeouts.add();
   } else {
     info.reused_connection = result.res.info().reused_connection;
     info.bytes_received = result.res.info().bytes_received;
     info.elapsed = clock::now() - start;
+    info.failure = failure_info();  // a failed first attempt that was retried is no failure
     result.res.info() = info;
     result.res.set_url(req.url());
   }
@@ -128,7 +145,11 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     connection_pool::lease conn;
     if (!pool.try_acquire(plan.origin, allow_idle, conn)) {
       o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error, conn);
-      if (o.ec) co_return o;
+      if (o.ec) {
+        info.failure.phase = phase::queue;
+        info.failure.endpoint = req.url().host_port();
+        co_return o;
+      }
     }
     auto& head = conn->write_buffer();
     head.clear();
@@ -139,7 +160,12 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       counters.connections_reused.add();
     } else {
       ++info.connects;
-      if ((o.ec = co_await conn->open(plan.rt, plan.connect_timeout, total_deadline))) co_return o;
+      connect_report report;
+      if ((o.ec = co_await conn->open(plan.rt, plan.connect_timeout, total_deadline, report))) {
+        info.failure.phase = report.failed;
+        info.failure.endpoint = std::move(report.endpoint);
+        co_return o;
+      }
     }
     body_consumer consumer(ro, plan.decompress, follow, opts.limits.max_decoded_bytes);
     plan.params.consumer = &consumer;
@@ -154,6 +180,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
     const exchange_outcome r = co_await conn->exchange(head, plan.body, plan.params, o.res);
     const bool reused = conn.reused();
+    const tcp::endpoint peer = conn->peer();
     conn.give_back();
     plan.body.thrown = nullptr;
     if (!r.ec) {
@@ -165,6 +192,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     }
     if (r.ec == error::callback_threw) {
       o.ec = r.ec;
+      exchange_failed(info, r, peer, plan.rt);
       o.res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
       co_return o;
     }
@@ -184,6 +212,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       continue;
     }
     o.ec = r.ec;
+    exchange_failed(info, r, peer, plan.rt);
     co_return o;
   }
 }

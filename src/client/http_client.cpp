@@ -92,7 +92,7 @@ asio::awaitable<response> http_client::send(request req) {
   if (ec) {
     // A callback that threw: its exception comes out of co_await as if the callback had run inline.
     if (res.info().callback_exception) std::rethrow_exception(res.info().callback_exception);
-    throw std::system_error(ec);
+    throw request_error(ec, std::move(res.info().failure));
   }
   co_return std::move(res);
 }

@@ -28,13 +28,14 @@ connection::~connection() {
 }
 
 asio::awaitable<std::error_code> connection::open(const route& r, clock::duration connect_timeout,
-                                                  clock::time_point total_deadline) {
+                                                  clock::time_point total_deadline, connect_report& report) {
   deadlines_.set_total(total_deadline);
   connect_params p;
   p.connect_timeout = connect_timeout;
   p.session_key = origin_;
   p.alpn = http1_alpn;
-  const std::error_code ec = co_await connect(*ctx_, r, p, stream_, deadlines_, life());
+  const std::error_code ec = co_await connect(*ctx_, r, p, stream_, deadlines_, life(), report);
+  peer_ = report.peer;
   reusable_ = !ec;
   co_return ec;
 }
@@ -65,6 +66,7 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, co
 
   bool body_pending = false;
   out.ec = co_await send_request(head, body, body_pending);
+  out.failed_sending = out.ec.operator bool();
   if (!out.ec && early_ec_) out.ec = early_ec_;
   if (!out.ec && responded_) {
     // The server answered before the request was all out (it may never read the rest): the response
@@ -124,7 +126,10 @@ asio::awaitable<std::error_code> connection::read_response(const outgoing_body& 
     if (body_pending && (continue_received_ || deadlines_.continue_expired())) {
       deadlines_.end_continue();
       body_pending = false;
-      if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch())) co_return ec;
+      if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch())) {
+        out.failed_sending = true;
+        co_return ec;
+      }
       if (early_ec_) co_return early_ec_;
       if (responded_) {
         reusable_ = false;  // answered before the body was all out (see exchange())

@@ -36,9 +36,9 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   connection& operator=(const connection&) = delete;
 
   /// Opens the stream along `r` (transport::connect): each address within `connect_timeout`, then the
-  /// tunnel and TLS in what is left of it; ALPN offers http/1.1.
+  /// tunnel and TLS in what is left of it; ALPN offers http/1.1. On failure `report` says where.
   asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
-                                        clock::time_point total_deadline);
+                                        clock::time_point total_deadline, connect_report& report);
 
   /// Writes `head` + `body` and reads one complete response into `res` (head fields, body, trailers).
   /// On any error the connection is left non-reusable.
@@ -59,6 +59,8 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   void stop_timer() noexcept { deadlines_.stop(); }
 
   const std::string& origin() const noexcept { return origin_; }
+  /// The address connected to (unset over a test connector).
+  const tcp::endpoint& peer() const noexcept { return peer_; }
   /// The serialized request head; reused across exchanges.
   std::string& write_buffer() noexcept { return wbuf_; }
   bool is_tls() const noexcept { return stream_.is_tls(); }
@@ -82,6 +84,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
 
   std::shared_ptr<connection_context> ctx_;
   std::string origin_;
+  tcp::endpoint peer_;
   stream stream_;
   deadline_set deadlines_;
   http1::response_parser parser_;

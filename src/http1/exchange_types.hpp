@@ -61,6 +61,7 @@ struct exchange_outcome {
   std::error_code ec;
   std::size_t bytes_received = 0;  // response bytes read (0: the peer never answered)
   bool request_written = false;    // the whole request went out
+  bool failed_sending = false;     // the error came from writing the request (else from reading)
 };
 
 }  // namespace sentinel::detail

@@ -83,13 +83,17 @@ asio::awaitable<std::error_code> tunnel(stream& s, const route& r, deadline_set&
 // TCP to the first address that answers; each address gets the whole connect budget (a dead first
 // address must not starve the second).
 asio::awaitable<std::error_code> connect_tcp(connection_context& ctx, const route& r, const connect_params& p,
-                                             stream& s, deadline_set& d, const std::weak_ptr<void>& life) {
+                                             stream& s, deadline_set& d, const std::weak_ptr<void>& life,
+                                             connect_report& report) {
+  const url& name = r.proxy ? *r.proxy : *r.target;
   std::vector<tcp::endpoint> endpoints;
-  std::error_code ec = co_await ctx.dns.resolve(r.proxy ? *r.proxy : *r.target, endpoints,
-                                                std::min(deadline_after(p.connect_timeout), d.total()));
-  if (ec) {
+  std::error_code ec =
+      co_await ctx.dns.resolve(name, endpoints, std::min(deadline_after(p.connect_timeout), d.total()));
+  if (ec || endpoints.empty()) {
     if (ec == error::resolve_timeout && clock::now() >= d.total()) ec = error::request_timeout;
-    co_return ec;
+    report.failed = phase::resolve;
+    report.endpoint = name.host_port();
+    co_return ec ? ec : make_error_code(asio::error::host_not_found);
   }
   std::error_code last;
   for (const auto& ep : endpoints) {
@@ -97,6 +101,7 @@ asio::awaitable<std::error_code> connect_tcp(connection_context& ctx, const rout
     std::error_code ignored;
     sock.close(ignored);
     d.reset_fired();
+    report.peer = ep;
     sock.open(ep.protocol(), ec);
     if (ec) {
       last = ec;
@@ -113,7 +118,9 @@ asio::awaitable<std::error_code> connect_tcp(connection_context& ctx, const rout
     // The caller's cancellation and the total deadline end the attempt; a per-address failure does not.
     if (ec == asio::error::operation_aborted || ec == error::request_timeout) break;
   }
-  co_return last ? last : make_error_code(asio::error::host_not_found);
+  report.failed = phase::connect;
+  report.endpoint = endpoint_text(report.peer);  // the last address tried
+  co_return last;
 }
 
 asio::awaitable<std::error_code> handshake(connection_context& ctx, const url& u, const connect_params& p,
@@ -136,20 +143,41 @@ asio::awaitable<std::error_code> handshake(connection_context& ctx, const url& u
 
 }  // namespace
 
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto a = ep.address();
+  std::string out = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  out += ':';
+  out += std::to_string(ep.port());
+  return out;
+}
+
 asio::awaitable<std::error_code> connect(connection_context& ctx, const route& r, const connect_params& p,
-                                         stream& s, deadline_set& d, std::weak_ptr<void> life) {
+                                         stream& s, deadline_set& d, std::weak_ptr<void> life,
+                                         connect_report& report) {
   d.reset_fired();
+  report.failed = phase::none;
   std::error_code ec;
   if (ctx.connector) {
     ec = co_await ctx.connector(r, s);
     if (!ec) ctx.counters.connections_opened.add();
+    if (ec) {
+      report.failed = phase::connect;
+      report.endpoint = (r.proxy ? *r.proxy : *r.target).host_port();
+    }
   } else {
-    ec = co_await connect_tcp(ctx, r, p, s, d, life);
+    ec = co_await connect_tcp(ctx, r, p, s, d, life, report);
     if (!ec) {
       ctx.counters.connections_opened.add();
       // Through a proxy, an https:// target is reached through a CONNECT tunnel, within the same budget.
-      if (r.tunnel) ec = co_await tunnel(s, r, d, ctx.counters);
-      if (!ec && r.target->is_https()) ec = co_await handshake(ctx, *r.target, p, s, d);
+      if (r.tunnel && (ec = co_await tunnel(s, r, d, ctx.counters))) {
+        report.failed = phase::proxy;
+        report.endpoint = endpoint_text(report.peer);
+      }
+      if (!ec && r.target->is_https() && (ec = co_await handshake(ctx, *r.target, p, s, d))) {
+        report.failed = phase::tls;
+        // Through a tunnel the handshake is with the origin, beyond the proxy's address.
+        report.endpoint = r.tunnel ? r.target->host_port() : endpoint_text(report.peer);
+      }
     }
   }
   d.end_phase();

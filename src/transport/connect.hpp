@@ -8,6 +8,7 @@
 #include "transport/deadlines.hpp"
 #include "transport/stream.hpp"
 
+#include <sentinel/response.hpp>
 #include <sentinel/url.hpp>
 
 #include <asio/awaitable.hpp>
@@ -35,11 +36,22 @@ struct connect_params {
   std::span<const std::string_view> alpn;
 };
 
+/// What connect() tells beyond its error code: where it got to, and where it failed.
+struct connect_report {
+  tcp::endpoint peer;          // on success: the address connected to (unset over a test connector)
+  phase failed = phase::none;  // on failure: the phase that failed
+  std::string endpoint;        // on failure: what it talked to ("host:port" or "address:port")
+};
+
+/// "address:port", an IPv6 address in brackets.
+std::string endpoint_text(const tcp::endpoint& ep);
+
 /// Opens `s` along `r`. `d` carries the caller's total deadline in and gets the connect phase; `life`
 /// owns the caller (for the deadline timer). On failure `s` is closed and the error says why:
 /// resolve_timeout / connect_timeout / request_timeout, the resolver's or the socket's error,
-/// proxy_error, a certificate_* or tls error, operation_aborted when cancelled.
+/// proxy_error, a certificate_* or tls error, operation_aborted when cancelled; `report` says where.
 asio::awaitable<std::error_code> connect(connection_context& ctx, const route& r, const connect_params& p,
-                                         stream& s, deadline_set& d, std::weak_ptr<void> life);
+                                         stream& s, deadline_set& d, std::weak_ptr<void> life,
+                                         connect_report& report);
 
 }  // namespace sentinel::detail

@@ -449,6 +449,9 @@ TEST_CASE("exit 7: connection refused; -s silences the message, -S shows it", "[
   CHECK(r.exit_code == 7);
   CHECK(r.out.empty());
   CHECK_THAT(r.err, Catch::Contains("sentinel: (7) " + url + ": failed to connect"));
+  // The library's context: the phase and the address.
+  const std::string hostport = url.substr(7, url.find('/', 7) - 7);
+  CHECK_THAT(r.err, Catch::Contains(": failed to connect: connect to " + hostport + ": Connection refused"));
   auto s = run_tool({"-s", url});
   CHECK(s.exit_code == 7);
   CHECK(s.err.empty());

@@ -1,6 +1,7 @@
 // A newcomer's first program, compiled by install_test.py with nothing but the installed headers and
 // `pkg-config --cflags --libs sentinel`, by g++ and by clang++, with -Wall -Wextra and no warning allowed:
-// a braced header list inside co_await, the default completion token, a refused connection caught.
+// a braced header list inside co_await, the default completion token, a refused connection caught (its
+// message names the request, the phase and the address: install_test.py checks the words).
 #include <sentinel/sentinel.hpp>
 
 #include <asio/co_spawn.hpp>

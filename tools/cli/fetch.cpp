@@ -222,6 +222,14 @@ std::string describe(const std::error_code& ec) {
   return ec.message();
 }
 
+// The library's context, without what the error line already says: "connect to 127.0.0.1:1: " + why.
+std::string error_line(const std::error_code& ec, sentinel::failure_info where) {
+  where.method.clear();
+  where.url.clear();
+  std::string doing = sentinel::describe(where);
+  return doing.empty() ? describe(ec) : doing + ": " + describe(ec);
+}
+
 // For an https URL: why the --cacert file or --capath directory cannot be used, or "".
 std::string unreadable_ca(const fetch_options& o) {
   if (!o.cacert.empty() && ::access(o.cacert.c_str(), R_OK) != 0)
@@ -288,7 +296,8 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
     r.num_connects = static_cast<std::size_t>(client.stats().connections_opened - opened_before);
     sink.flush();  // keep what arrived (curl leaves a partial file too), create no file otherwise
     r.exit_code = write_failed ? exit_code::write_error : exit_code_for(ec);
-    r.error_message = write_failed ? sink.error() : describe(ec);
+    r.error_message = write_failed ? sink.error() : error_line(ec, res.info().failure);
+    if (!res.info().failure.url.empty()) r.failed_url = res.info().failure.url;
     co_return;
   }
   r.http_code = res.status();
@@ -329,7 +338,8 @@ void report(const plan& p, const transfer_result& r) {
     std::fflush(stdout);
   }
   if (r.exit_code != 0 && (!o.silent || o.show_error))
-    std::fprintf(stderr, "sentinel: (%d) %s: %s: %s\n", r.exit_code, r.url_effective.c_str(),
+    std::fprintf(stderr, "sentinel: (%d) %s: %s: %s\n", r.exit_code,
+                 (r.failed_url.empty() ? r.url_effective : r.failed_url).c_str(),
                  std::string(exit_code_summary(r.exit_code)).c_str(), r.error_message.c_str());
 }
 

@@ -23,6 +23,7 @@ struct transfer_result {
   double time_total = 0;            ///< seconds, from the start of the transfer to its end
   int exit_code = 0;                ///< the transfer's exit code (0: it worked)
   std::string error_message;        ///< what failed, or ""
+  std::string failed_url;           ///< the URL that failed (after redirects, no credentials), or ""
 };
 
 /// Expands a -w format: `%{name}` variables, `%%`, and the escapes `\n`, `\r`, `\t`, `\\`. Anything else is

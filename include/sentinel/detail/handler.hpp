@@ -4,14 +4,25 @@
 #include <sentinel/config.hpp>
 #include <sentinel/detail/outcome.hpp>
 #include <sentinel/error.hpp>
+#include <sentinel/request_error.hpp>
 
 #include <asio/associated_allocator.hpp>
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
+#include <asio/associator.hpp>
+#include <asio/async_result.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <exception>
 #include <type_traits>
 #include <utility>
+
+// Declared, not included: <asio/use_future.hpp> brings <future> and threads to every includer, and only
+// the name is needed here (users of use_future include it themselves).
+namespace asio {
+template <typename Allocator>
+class use_future_t;
+}  // namespace asio
 
 namespace sentinel::detail {
 
@@ -44,4 +55,68 @@ class outcome_handler {
   DefaultExecutor ex_;
 };
 
+/// Tokens that turn an error into an exception (use_awaitable, use_future). For these the operations
+/// complete with `void(std::exception_ptr, response)` holding a request_error, so that what they throw
+/// names the request, the phase and the endpoint, not only the code.
+template <class Token>
+struct throws_request_error : std::false_type {};
+template <class Executor>
+struct throws_request_error<asio::use_awaitable_t<Executor>> : std::true_type {};
+template <class Allocator>
+struct throws_request_error<asio::use_future_t<Allocator>> : std::true_type {};
+
+/// Adapts a handler of `void(std::exception_ptr, response)` (what use_awaitable and use_future make) to
+/// the operations' `void(std::error_code, response)`. Its executor, allocator and cancellation slot are
+/// the inner handler's (the asio::associator specialisation below forwards them, defaults included).
+template <class Handler>
+class throwing_handler {
+ public:
+  explicit throwing_handler(Handler h) : handler_(std::move(h)) {}
+
+  const Handler& inner() const noexcept { return handler_; }
+
+  void operator()(std::error_code ec, response res) {
+    if (!ec) return std::move(handler_)(std::exception_ptr(), std::move(res));
+    // Built here, on the caller's side: the success path pays nothing for it.
+    std::exception_ptr e = std::make_exception_ptr(request_error(ec, std::move(res.info().failure)));
+    std::move(handler_)(std::move(e), response());
+  }
+
+ private:
+  Handler handler_;
+};
+
+/// Runs `Init` with the handler wrapped in a throwing_handler.
+template <class Init>
+struct throwing_initiation {
+  Init init;
+  template <class Handler, class... Args>
+  void operator()(Handler&& handler, Args&&... args) {
+    std::move(init)(throwing_handler<std::decay_t<Handler>>(std::forward<Handler>(handler)),
+                    std::forward<Args>(args)...);
+  }
+};
+
+/// async_initiate for an operation completing with a response: `void(std::error_code, response)`, or
+/// for the tokens that throw, `void(std::exception_ptr, response)` with a request_error.
+template <class Token, class Init, class... Args>
+auto initiate_response(Init init, Token& token, Args&&... args) {
+  if constexpr (throws_request_error<std::decay_t<Token>>::value) {
+    return asio::async_initiate<Token, void(std::exception_ptr, response)>(
+        throwing_initiation<Init>{std::move(init)}, token, std::forward<Args>(args)...);
+  } else {
+    return asio::async_initiate<Token, void(std::error_code, response)>(std::move(init), token,
+                                                                        std::forward<Args>(args)...);
+  }
+}
+
 }  // namespace sentinel::detail
+
+template <template <typename, typename> class Associator, class Handler, class DefaultCandidate>
+struct asio::associator<Associator, sentinel::detail::throwing_handler<Handler>, DefaultCandidate> {
+  using type = typename Associator<Handler, DefaultCandidate>::type;
+  static type get(const sentinel::detail::throwing_handler<Handler>& h,
+                  const DefaultCandidate& c = DefaultCandidate()) noexcept {
+    return Associator<Handler, DefaultCandidate>::get(h.inner(), c);
+  }
+};
