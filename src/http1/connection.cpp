@@ -3,7 +3,13 @@
 
 #include "http1/upload.hpp"
 
+#include "transport/cancel.hpp"
+
+#include <asio/redirect_error.hpp>
 #include <asio/ssl/error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <array>
 
@@ -157,7 +163,54 @@ asio::awaitable<bool> connection::on_readable() {
   co_return false;
 }
 
+asio::awaitable<void> connection::read_until_answered() {
+  for (;;) {
+    // The write may have finished (and cancelled us) between two reads.
+    if (was_cancelled(co_await asio::this_coro::cancellation_state)) co_return;
+    response_reader::chunk c;
+    const std::error_code ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+    if (ec == asio::error::operation_aborted || deadlines_.fired()) {
+      if (c.size > 0)
+        reader_.keep(stream_, c, 0);  // bytes that came with the cancellation: for the next reader
+      co_return;
+    }
+    std::size_t consumed = 0;
+    if ((early_ec_ = process(c, consumed, *res_))) co_return;
+    if (parser_.done()) {
+      responded_ = true;
+      co_return;
+    }
+    reader_.keep(stream_, c, consumed);
+    if (ec) {
+      if (is_eof(ec) && answered_by_eof(ec)) co_return;
+      break;  // EOF or a reset without a whole answer: the write will fail too; its error stands
+    }
+  }
+  if (was_cancelled(co_await asio::this_coro::cancellation_state)) co_return;
+  asio::steady_timer park(ctx_->ex, asio::steady_timer::time_point::max());
+  std::error_code ignored;
+  co_await park.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+bool connection::answered_by_eof(const std::error_code& read_ec) {
+  if (reader_.bytes() == 0 || on_eof(read_ec, *res_)) return false;  // an until-close body may end here
+  return parser_.done() && (responded_ = true);
+}
+
 asio::awaitable<bool> connection::after_write_error() {
+  if (!stream_.reads_by_readiness()) {
+    // TLS: read_until_answered() read while the write was in flight; what is left is read now (a
+    // broken connection answers a read at once, with its last bytes or its error).
+    for (;;) {
+      response_reader::chunk c;
+      const std::error_code ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+      std::size_t consumed = 0;
+      if (c.size > 0 && process(c, consumed, *res_)) co_return false;
+      if (parser_.done()) co_return (responded_ = true);
+      if (c.size > 0) reader_.keep(stream_, c, consumed);
+      if (ec) co_return is_eof(ec) && answered_by_eof(ec);
+    }
+  }
   // What the peer sent before it went away is in the receive queue already (TCP delivers it before the
   // reset or the EOF): read it without waiting. Nothing there means the write's error stands.
   for (;;) {

@@ -77,7 +77,10 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   // response_watch: the response arriving while the request is still going out (readiness streams)
   asio::awaitable<bool> on_readable() override;
   asio::awaitable<bool> after_write_error() override;
-  response_watch* watch() noexcept { return stream_.reads_by_readiness() ? this : nullptr; }
+  asio::awaitable<void> read_until_answered() override;
+  /// EOF while the request is still going out: true when that completed the response.
+  bool answered_by_eof(const std::error_code& read_ec);
+  response_watch* watch() noexcept { return this; }
   std::error_code process(response_reader::chunk& c, std::size_t& consumed, response& res);
   void copy_head(response& res);
   std::weak_ptr<void> life() noexcept { return weak_from_this(); }

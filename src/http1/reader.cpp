@@ -95,17 +95,20 @@ asio::awaitable<std::error_code> response_reader::fill_tls(stream& s, deadline_s
   const std::size_t n =
       co_await s.tls()->async_read_some(asio::buffer(own_.get() + own_len_, own_cap_ - own_len_),
                                         asio::redirect_error(asio::use_awaitable, ec));
-  if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
+  if (!ec) {
+    // Kept even when a cancellation comes with them: OpenSSL has consumed these bytes, and a reader
+    // that stops here (a read raced against a write) must find them on its next fill.
+    own_len_ += n;
+    bytes_ += n;
+    ctx.counters.bytes_received.add(n);
+    if (was_cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
+  }
+  c = {own_.get(), own_len_};
   if (ec) {
-    c = {own_.get(), own_len_};
     if (ec == asio::error::operation_aborted && !d.fired() && d.continue_expired())
       co_return std::error_code{};
     co_return d.fired_or(ec);
   }
-  own_len_ += n;
-  bytes_ += n;
-  ctx.counters.bytes_received.add(n);
-  c = {own_.get(), own_len_};
   co_return std::error_code{};
 }
 

@@ -25,6 +25,11 @@ class response_watch {
   /// A write failed (the peer closed or reset): read what the peer sent before that. True when it was a
   /// complete final response, which then stands instead of the write's error.
   virtual asio::awaitable<bool> after_write_error() = 0;
+  /// For streams that read into a buffer of their own (TLS), where readiness says nothing: reads and
+  /// parses while a write is in flight, until a complete final response arrived (responded()) or parsing
+  /// it failed; on EOF or a reset it waits to be cancelled, so that the write's own result stands.
+  /// Returns when cancelled (the write finished first).
+  virtual asio::awaitable<void> read_until_answered() = 0;
   /// True once a complete response was read this way.
   bool responded() const noexcept { return responded_; }
 
@@ -35,8 +40,8 @@ class response_watch {
 
 /// Writes `a` then `b` (either may be empty) completely. One non-blocking write nearly always takes a
 /// whole request; only a remainder waits. A deadline that passed shows as its own error. With `watch`
-/// (readiness streams only), a write that waits also waits for the response, and a complete response
-/// (watch->responded()) ends the write early without error.
+/// a write that waits also waits for the response (readiness streams), or reads it while the write is in
+/// flight (TLS), and a complete response (watch->responded()) ends the write early without error.
 asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
                                            std::string_view b, response_watch* watch = nullptr);
 

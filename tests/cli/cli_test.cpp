@@ -563,6 +563,24 @@ TEST_CASE("-h and -V", "[cli][fetch]") {
 
 // ---- TLS -----------------------------------------------------------------------------------------------
 
+TEST_CASE("TLS: an early 413 during a 12 MiB upload reaches the user", "[cli][fetch][tls]") {
+  const auto& c = sentinel::test::certs();
+  temp_dir dir;
+  support::write_file(dir.file("big.bin"), std::string(12u << 20, 'u'));
+  server_options opts;
+  opts.tls = sentinel::test::tls_options{c.server.cert, c.server.key, {}};
+  const std::string answer = script_server::response(413, "too big", {{"Connection", "close"}});
+  for (const step& then : {step::stall(3s), step::close(), step::reset()}) {
+    script_server server({{step::expect_head(), step::send(answer), then}}, {}, opts);
+    // "Expect:" removes the 100-continue wait curl's rule adds for bodies over 1 MiB.
+    auto r = run_tool({"--cacert", c.ca.cert, "-H", "Expect:", "--data-binary", "@" + dir.file("big.bin"),
+                       "-w", "%{http_code}", server.url("/up")});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "too big413");
+  }
+}
+
 TEST_CASE("TLS: verified with --cacert, 60 without, -k accepts, 35 and 77", "[cli][fetch][tls]") {
   const auto& c = sentinel::test::certs();
   server_options opts;

@@ -54,9 +54,8 @@ request upload(const std::string& url, body_kind kind, const std::string& file) 
   return req;
 }
 
-}  // namespace
-
-TEST_CASE("an early answer during an upload is returned, whatever the server does next", "[early]") {
+// For each way the server goes on and each body kind: the 413 comes back, the next request works.
+void check_early_answers(bool tls) {
   const std::string dir = sentinel::test::detail::make_temp_dir("early");
   const std::string file = dir + "/upload.bin";
   {
@@ -76,15 +75,21 @@ TEST_CASE("an early answer during an upload is returned, whatever the server doe
       {"then keeps reading", step::wait_for_close()},
       {"then stops reading but keeps the connection", step::stall(3s)},
   };
+  sentinel::test::server_options so;
+  if (tls)
+    so.tls = sentinel::test::tls_options{
+        sentinel::test::certs().server.cert, sentinel::test::certs().server.key, {}};
   for (const auto& sc : servers) {
     for (body_kind kind : {body_kind::memory, body_kind::file, body_kind::source}) {
-      INFO(sc.name << ", body kind " << static_cast<int>(kind));
+      INFO(sc.name << ", body kind " << static_cast<int>(kind) << (tls ? ", over TLS" : ""));
       script_server server(
           {{step::expect_head(), step::send(answer), sc.then}},
-          {step::expect_request(), step::send(script_server::response(200, "next")), step::wait_for_close()});
+          {step::expect_request(), step::send(script_server::response(200, "next")), step::wait_for_close()},
+          so);
       asio::io_context ctx;
       sentinel::client_options opts;
       opts.timeouts.response_head = 10s;
+      if (tls) opts.tls.ca_file = sentinel::test::certs().ca.cert;
       http_client client(ctx, opts);
       auto [ec, res] = run_until(ctx, fetch(client, upload(server.url("/up"), kind, file)), 20s);
       INFO(ec.message());
@@ -100,4 +105,14 @@ TEST_CASE("an early answer during an upload is returned, whatever the server doe
     }
   }
   sentinel::test::detail::remove_temp_dir(dir);
+}
+
+}  // namespace
+
+TEST_CASE("an early answer during an upload is returned, whatever the server does next", "[early]") {
+  check_early_answers(false);
+}
+
+TEST_CASE("an early answer during an upload is returned over TLS too", "[early][tls]") {
+  check_early_answers(true);
 }
