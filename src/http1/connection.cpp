@@ -6,7 +6,6 @@
 #include "transport/cancel.hpp"
 
 #include <asio/redirect_error.hpp>
-#include <asio/ssl/error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -15,10 +14,6 @@
 
 namespace sentinel::detail {
 namespace {
-
-bool is_eof(const std::error_code& ec) noexcept {
-  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-}
 
 constexpr std::array<std::string_view, 1> http1_alpn{"http/1.1"};
 
@@ -119,7 +114,7 @@ asio::awaitable<std::error_code> connection::read_response(const outgoing_body& 
   for (;;) {
     response_reader::chunk c;
     const std::error_code read_ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
-    if (read_ec) co_return is_eof(read_ec) ? on_eof(read_ec, res) : read_ec;
+    if (read_ec) co_return is_end_of_stream(read_ec) ? on_eof(read_ec, res) : read_ec;
     std::size_t consumed = 0;
     if (auto ec = process(c, consumed, res)) co_return ec;
     if (parser_.done()) {
@@ -182,7 +177,7 @@ asio::awaitable<void> connection::read_until_answered() {
     }
     reader_.keep(stream_, c, consumed);
     if (ec) {
-      if (is_eof(ec) && answered_by_eof(ec)) co_return;
+      if (is_end_of_stream(ec) && answered_by_eof(ec)) co_return;
       break;  // EOF or a reset without a whole answer: the write will fail too; its error stands
     }
   }
@@ -208,7 +203,7 @@ asio::awaitable<bool> connection::after_write_error() {
       if (c.size > 0 && process(c, consumed, *res_)) co_return false;
       if (parser_.done()) co_return (responded_ = true);
       if (c.size > 0) reader_.keep(stream_, c, consumed);
-      if (ec) co_return is_eof(ec) && answered_by_eof(ec);
+      if (ec) co_return is_end_of_stream(ec) && answered_by_eof(ec);
     }
   }
   // What the peer sent before it went away is in the receive queue already (TCP delivers it before the
@@ -216,7 +211,7 @@ asio::awaitable<bool> connection::after_write_error() {
   for (;;) {
     response_reader::chunk c;
     const std::error_code ec = reader_.fill_now(*ctx_, stream_, c);
-    if (ec && !is_eof(ec)) co_return false;  // would_block, a reset before any answer, ...
+    if (ec && !is_end_of_stream(ec)) co_return false;  // would_block, a reset before any answer, ...
     std::size_t consumed = 0;
     if (c.size > 0 && process(c, consumed, *res_)) co_return false;
     if (!parser_.done() && ec) {
@@ -234,7 +229,7 @@ std::error_code connection::on_eof(std::error_code read_ec, response& res) {
   if (reader_.bytes() == 0) return make_error_code(error::empty_reply);
   std::error_code ec;
   parser_.on_eof(ec);
-  if (!ec && read_ec == asio::ssl::error::stream_truncated) ec = error::unexpected_eof;
+  if (!ec && is_truncation(read_ec)) ec = error::unexpected_eof;
   if (!ec && parser_.done()) {
     reusable_ = false;
     ec = consumer_->on_end(res);  // an until-close body ends here
@@ -297,8 +292,7 @@ void connection::copy_head(response& res) {
 void connection::close(bool graceful) noexcept {
   reusable_ = false;
   deadlines_.stop();
-  auto* tls = stream_.tls();
-  if (!graceful || tls == nullptr || !stream_.is_open()) {
+  if (!graceful || !stream_.has_closing_handshake() || !stream_.is_open()) {
     stream_.close();
     return;
   }
@@ -309,7 +303,7 @@ void connection::close(bool graceful) noexcept {
     deadlines_.lend(std::chrono::seconds(1), [self](std::error_code ec) {
       if (!ec) self->stream_.close();
     });
-    tls->async_shutdown([self](std::error_code) {
+    stream_.async_shutdown([self](std::error_code) {
       self->deadlines_.cancel_loan();
       self->stream_.close();
     });

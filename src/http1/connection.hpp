@@ -63,7 +63,6 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   const tcp::endpoint& peer() const noexcept { return peer_; }
   /// The serialized request head; reused across exchanges.
   std::string& write_buffer() noexcept { return wbuf_; }
-  bool is_tls() const noexcept { return stream_.is_tls(); }
 
   // Pool bookkeeping (owned by connection_pool).
   clock::time_point idle_since{};

@@ -92,9 +92,8 @@ asio::awaitable<std::error_code> response_reader::fill_tls(stream& s, deadline_s
     co_return std::error_code{};
   }
   note_read(d, life);
-  const std::size_t n =
-      co_await s.tls()->async_read_some(asio::buffer(own_.get() + own_len_, own_cap_ - own_len_),
-                                        asio::redirect_error(asio::use_awaitable, ec));
+  const std::size_t n = co_await s.async_read_some(asio::buffer(own_.get() + own_len_, own_cap_ - own_len_),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
   if (!ec) {
     // Kept even when a cancellation comes with them: OpenSSL has consumed these bytes, and a reader
     // that stops here (a read raced against a write) must find them on its next fill.

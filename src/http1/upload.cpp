@@ -9,7 +9,6 @@
 #include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include <unistd.h>
 
@@ -48,13 +47,14 @@ asio::awaitable<std::error_code> wait_to_write(stream& s, response_watch* watch)
   }
 }
 
-// TLS: the write and a read of the response at once (an ssl::stream allows one of each in flight). The
-// first to finish cancels the other; a complete response wins over whatever the write did.
-asio::awaitable<std::error_code> write_tls_watched(asio::ssl::stream<tcp::socket>& tls,
-                                                   const std::array<asio::const_buffer, 2>& bufs,
-                                                   const deadline_set& d, response_watch& watch) {
+// Streams that read into their own buffer (TLS): the write and a read of the response at once (the stream
+// allows one of each in flight). The first to finish cancels the other; a complete response wins over
+// whatever the write did.
+asio::awaitable<std::error_code> write_own_buffer_watched(stream& s,
+                                                          const std::array<asio::const_buffer, 2>& bufs,
+                                                          const deadline_set& d, response_watch& watch) {
   using namespace asio::experimental::awaitable_operators;
-  auto r = co_await (asio::async_write(tls, bufs, asio::experimental::as_tuple(asio::use_awaitable)) ||
+  auto r = co_await (s.async_write_all(bufs, asio::experimental::as_tuple(asio::use_awaitable)) ||
                      watch.read_until_answered());
   // Answered, or the answer was malformed (the exchange reports that error).
   if (watch.responded() || r.index() == 1) co_return std::error_code{};
@@ -74,9 +74,9 @@ asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std
   std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
   std::error_code ec;
   if (d.fired()) co_return d.fired_or(ec);
-  if (auto* tls = s.tls()) {
-    if (watch != nullptr) co_return co_await write_tls_watched(*tls, bufs, d, *watch);
-    co_await asio::async_write(*tls, bufs, asio::redirect_error(asio::use_awaitable, ec));
+  if (!s.reads_by_readiness()) {
+    if (watch != nullptr) co_return co_await write_own_buffer_watched(s, bufs, d, *watch);
+    co_await s.async_write_all(bufs, asio::redirect_error(asio::use_awaitable, ec));
     if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
       ec = asio::error::operation_aborted;
     co_return d.fired_or(ec);

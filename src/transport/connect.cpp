@@ -17,10 +17,6 @@
 namespace sentinel::detail {
 namespace {
 
-bool is_eof(const std::error_code& ec) noexcept {
-  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-}
-
 // Writes all of `bytes` (a short request) on a TCP stream.
 asio::awaitable<std::error_code> write_all(stream& s, std::string_view bytes, const deadline_set& d) {
   std::size_t done = 0;
@@ -61,7 +57,7 @@ asio::awaitable<std::error_code> tunnel(stream& s, const route& r, deadline_set&
     if (ec) co_return d.fired_or(ec);
     const std::size_t n = s.try_read(asio::buffer(chunk), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-    if (is_eof(ec)) co_return make_error_code(error::proxy_error);  // the proxy hung up on us
+    if (is_end_of_stream(ec)) co_return make_error_code(error::proxy_error);  // the proxy hung up on us
     if (ec) co_return ec;
     buf.append(chunk.data(), n);
     counters.bytes_received.add(n);

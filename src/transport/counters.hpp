@@ -10,12 +10,13 @@
 #include <atomic>
 #include <cstdint>
 
-#define SENTINEL_CLIENT_STATS(X)                                                                       \
-  X(requests)                                                                                          \
-  X(errors)                                                                                            \
-  X(timeouts)                                                                                          \
-  X(retries) X(redirects) X(connections_opened) X(connections_reused) X(tls_handshakes) X(tls_resumed) \
-      X(bytes_sent) X(bytes_received) X(open_connections) X(idle_connections)
+#define SENTINEL_CLIENT_STATS(X)                                                                          \
+  X(requests)                                                                                             \
+  X(errors)                                                                                               \
+  X(timeouts)                                                                                             \
+  X(retries)                                                                                              \
+  X(redirects) X(connections_opened) X(connections_reused) X(tls_handshakes) X(tls_resumed) X(bytes_sent) \
+      X(bytes_received) X(open_connections) X(idle_connections)
 
 namespace sentinel::detail {
 

@@ -17,7 +17,9 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/ssl/stream.hpp>
+#include <asio/write.hpp>
 
 #include <array>
 #include <memory>
@@ -29,6 +31,15 @@
 namespace sentinel::detail {
 
 using tcp = asio::ip::tcp;
+
+/// The end of a stream: EOF, or over TLS a close without close_notify (see is_truncation()).
+inline bool is_end_of_stream(const std::error_code& ec) noexcept {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+/// An end of stream that TLS cannot vouch for (no close_notify): a truncation attack looks like this.
+inline bool is_truncation(const std::error_code& ec) noexcept {
+  return ec == asio::ssl::error::stream_truncated;
+}
 
 class stream {
  public:
@@ -54,6 +65,29 @@ class stream {
   std::error_code start_tls(tls_context& ctx, const url& u, const std::string& session_key,
                             std::span<const std::string_view> alpn);
   asio::ssl::stream<tcp::socket>* tls() noexcept { return tls_.get(); }
+
+  // --- reading and writing (streams that keep their own bytes: TLS; !reads_by_readiness()) -------------
+  /// Reads some bytes into `b` (the reader's own buffer: OpenSSL may hold decrypted bytes the socket no
+  /// longer shows). One read and one write may be in flight at once.
+  template <class Token>
+  auto async_read_some(asio::mutable_buffer b, Token&& token) {
+    return tls_->async_read_some(b, std::forward<Token>(token));
+  }
+  /// Writes all of `bufs`.
+  template <class Token>
+  auto async_write_all(const std::array<asio::const_buffer, 2>& bufs, Token&& token) {
+    return asio::async_write(*tls_, bufs, std::forward<Token>(token));
+  }
+
+  // --- closing ------------------------------------------------------------------------------------------
+  /// True when the stream has a closing handshake (TLS close_notify) worth sending before close().
+  bool has_closing_handshake() const noexcept { return tls_ != nullptr; }
+  /// Sends the closing handshake and waits for the peer's (the caller bounds the wait). Only when
+  /// has_closing_handshake().
+  template <class Token>
+  auto async_shutdown(Token&& token) {
+    return tls_->async_shutdown(std::forward<Token>(token));
+  }
 
   // --- reading and writing (TCP and memory) -------------------------------------------------------------
   /// A non-blocking read: would_block when nothing is there.
