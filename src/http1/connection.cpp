@@ -1,6 +1,7 @@
 // sentinel: one HTTP/1.1 connection. See connection.hpp.
 #include "http1/connection.hpp"
 
+#include "http1/tunnel.hpp"
 #include "http1/upload.hpp"
 
 #include "transport/cancel.hpp"
@@ -35,6 +36,7 @@ asio::awaitable<std::error_code> connection::open(const route& r, clock::duratio
   p.connect_timeout = connect_timeout;
   p.session_key = origin_;
   p.alpn = http1_alpn;
+  p.tunnel = &open_tunnel;
   const std::error_code ec = co_await connect(*ctx_, r, p, stream_, deadlines_, life(), report);
   peer_ = report.peer;
   reusable_ = !ec;

@@ -5,6 +5,7 @@
 
 #include <sentinel/error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -59,14 +60,22 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 }
 
 // host [":" port], host bracketed when it is an IPv6 literal; the port only when it is not the default.
+void append_port(std::string& out, std::uint16_t port) {
+  char buf[8];
+  const auto r = std::to_chars(buf, buf + sizeof buf, port);
+  out += ':';
+  out.append(buf, r.ptr);
+}
+
 void append_host(std::string& out, const url& u) {
   u.append_host(out);
-  if (u.has_non_default_port()) {
-    char buf[8];
-    const auto r = std::to_chars(buf, buf + sizeof buf, u.port());
-    out += ':';
-    out.append(buf, r.ptr);
-  }
+  if (u.has_non_default_port()) append_port(out, u.port());
+}
+
+// host:port with the port always given (authority-form).
+void append_authority(std::string& out, const url& u) {
+  u.append_host(out);
+  append_port(out, u.port());
 }
 
 constexpr std::size_t field_size(std::string_view name, std::string_view value) noexcept {
@@ -135,7 +144,7 @@ std::error_code serialize_head(const request_head& req, const head_extras& extra
   // Pass 1: validate everything and measure, so that a refusal leaves `out` untouched and a success grows
   // it at most once.
   const std::size_t host_size = u.host().size() + 2 + 6;  // brackets, ":65535"
-  std::size_t size = method.size() + 1 + target.size() + 1 + 8 + 2;
+  std::size_t size = method.size() + 1 + std::max(target.size(), host_size) + 1 + 8 + 2;
   if (extras.absolute_form) size += u.scheme().size() + 3 + host_size;
   const field_scan own = scan_fields(req.fields, extras, body_size);
   if (!own.ok) return error::invalid_request;
@@ -175,11 +184,17 @@ std::error_code serialize_head(const request_head& req, const head_extras& extra
     append(out, "://");
     append_host(out, u);
   }
-  append(out, target);
+  if (extras.authority_form)  // RFC 9110 §9.3.6: CONNECT names host and port, the port always
+    append_authority(out, u);
+  else
+    append(out, target);
   append(out, " HTTP/1.1\r\n");
   if (!has_host) {  // RFC 9112 §3.2: Host is required, and goes first
     append(out, "Host: ");
-    append_host(out, u);
+    if (extras.authority_form)
+      append_authority(out, u);
+    else
+      append_host(out, u);
     append(out, "\r\n");
   }
   for (const field_view f : req.fields)

@@ -17,6 +17,7 @@ struct head_extras {
   std::string_view user_agent;           // added unless the request has User-Agent; empty: none
   std::string_view accept_encoding;      // added unless the request has Accept-Encoding; empty: none
   bool absolute_form = false;            // request-target in absolute form (for an HTTP forward proxy)
+  bool authority_form = false;           // request-target "host:port", and Host the same (CONNECT)
   std::string_view proxy_authorization;  // added as Proxy-Authorization when not empty
   /// The body is not req.body(): it has this many bytes (a file, a source of known length).
   std::optional<std::uint64_t> body_length;

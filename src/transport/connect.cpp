@@ -1,7 +1,6 @@
 // sentinel: opening a stream (resolve, connect, tunnel, TLS). See connect.hpp.
 #include "transport/connect.hpp"
 
-#include "http1/parser.hpp"
 #include "transport/cancel.hpp"
 
 #include <asio/redirect_error.hpp>
@@ -16,65 +15,6 @@
 
 namespace sentinel::detail {
 namespace {
-
-// Writes all of `bytes` (a short request) on a TCP stream.
-asio::awaitable<std::error_code> write_all(stream& s, std::string_view bytes, const deadline_set& d) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    std::error_code ec;
-    done += s.try_write({asio::buffer(bytes.data() + done, bytes.size() - done), asio::const_buffer()}, ec);
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return d.fired_or(ec);
-    if (done == bytes.size()) break;
-    co_await s.async_wait_writable(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return d.fired_or(ec);
-  }
-  co_return std::error_code{};
-}
-
-// RFC 9110 §9.3.6: CONNECT host:port through the proxy; a 2xx opens the tunnel.
-asio::awaitable<std::error_code> tunnel(stream& s, const route& r, deadline_set& d,
-                                        client_counters& counters) {
-  const url& t = *r.target;
-  const std::string authority = t.host_port();  // always with the port; IPv6 hosts in brackets
-  std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
-  if (!r.proxy_authorization.empty()) {
-    req += "Proxy-Authorization: ";
-    req += r.proxy_authorization;
-    req += "\r\n";
-  }
-  req += "\r\n";
-  if (auto ec = co_await write_all(s, req, d)) co_return ec;
-
-  // Only the status of the answer matters; its head must fit a small buffer (the proxy's, not the
-  // origin's: nothing after it is read here, since the server speaks only after our ClientHello).
-  http1::response_parser parser;
-  parser.reset(http1::request_kind::connect);
-  std::string buf;
-  std::array<char, 4096> chunk;
-  for (;;) {
-    std::error_code ec;
-    co_await s.async_wait_readable(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return d.fired_or(ec);
-    const std::size_t n = s.try_read(asio::buffer(chunk), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-    if (is_end_of_stream(ec)) co_return make_error_code(error::proxy_error);  // the proxy hung up on us
-    if (ec) co_return ec;
-    buf.append(chunk.data(), n);
-    counters.bytes_received.add(n);
-    const std::size_t head = parser.parse_head(buf.data(), buf.size(), ec);
-    if (ec) co_return ec;
-    if (head == 0) continue;
-    if (parser.head().interim()) {  // a 1xx before the answer: skip it
-      buf.erase(0, head);
-      continue;
-    }
-    // 2xx opens the tunnel; the proxy must then stay silent until the server speaks (after our TLS
-    // ClientHello): stray bytes would be read as TLS.
-    const int status = parser.head().status;
-    if (status < 200 || status > 299 || head != buf.size()) co_return make_error_code(error::proxy_error);
-    co_return std::error_code{};
-  }
-}
 
 // TCP to the first address that answers; each address gets the whole connect budget (a dead first
 // address must not starve the second).
@@ -165,7 +105,8 @@ asio::awaitable<std::error_code> connect(connection_context& ctx, const route& r
     if (!ec) {
       ctx.counters.connections_opened.add();
       // Through a proxy, an https:// target is reached through a CONNECT tunnel, within the same budget.
-      if (r.tunnel && (ec = co_await tunnel(s, r, d, ctx.counters))) {
+      if (r.tunnel && (ec = p.tunnel != nullptr ? co_await p.tunnel(s, r, d, ctx.counters)
+                                                : make_error_code(error::internal))) {
         report.failed = phase::proxy;
         report.endpoint = endpoint_text(report.peer);
       }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "transport/context.hpp"
+#include "transport/counters.hpp"
 #include "transport/deadlines.hpp"
 #include "transport/stream.hpp"
 
@@ -29,11 +30,17 @@ struct route {
   std::string_view proxy_authorization;  // the Proxy-Authorization value, or empty
 };
 
+/// Opens a CONNECT tunnel through the proxy that `s` is connected to, within `d`. The HTTP/1 layer
+/// provides it (http1/tunnel.hpp): the transport speaks no HTTP itself, so the dependency points down.
+using tunnel_fn = asio::awaitable<std::error_code> (*)(stream& s, const route& r, deadline_set& d,
+                                                       client_counters& counters);
+
 /// How to open one stream.
 struct connect_params {
   clock::duration connect_timeout{};  // per address: TCP connect, then tunnel and TLS in what remains
   std::string_view session_key;       // the TLS session cache key (the pool key of the connection)
   std::span<const std::string_view> alpn;
+  tunnel_fn tunnel = nullptr;  // required for routes with `tunnel`
 };
 
 /// What connect() tells beyond its error code: where it got to, and where it failed.
