@@ -197,6 +197,25 @@ TEST_CASE("serializer: absolute form and proxy authorization", "[serializer]") {
   }
 }
 
+TEST_CASE("serializer: authority form for CONNECT", "[serializer]") {
+  head_extras extras;
+  extras.authority_form = true;
+  SECTION("the default port is written, in the target and in Host") {
+    const request req("CONNECT", "https://user:pw@Example.com/ignored?q");
+    CHECK(head_of(req, extras) == "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  }
+  SECTION("IPv6, another port, proxy credentials") {
+    extras.proxy_authorization = "Basic dTpw";
+    const request req("CONNECT", "https://[::1]:8443/");
+    CHECK(head_of(req, extras) ==
+          "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\nProxy-Authorization: Basic dTpw\r\n\r\n");
+  }
+  SECTION("a CR or LF in the credentials never reaches the wire") {
+    extras.proxy_authorization = "Basic x\r\nX-Injected: 1";
+    CHECK(refusal_of(request("CONNECT", "https://h/"), extras) == error::invalid_request);
+  }
+}
+
 TEST_CASE("serializer: refusals leave the buffer untouched", "[serializer]") {
   SECTION("an empty URL") {
     request req;
