@@ -6,7 +6,7 @@
 // http_parser callbacks do exactly that too (a reused std::vector of views), and nothing else. Both
 // interpret the framing (Content-Length) and deliver the body bytes. Before timing, both results are
 // checked to agree (status, field count, body length).
-#include "http1/parser.hpp"
+#include "wire/http1/parser.hpp"
 
 #include <benchmark/benchmark.h>
 #include <http_parser.h>

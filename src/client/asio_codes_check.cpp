@@ -1,6 +1,6 @@
 // sentinel: compile-time proof that asio_codes.hpp names Asio's own values (the wire layer cannot include
 // Asio to use them directly).
-#include "asio_codes.hpp"
+#include "wire/asio_codes.hpp"
 
 #include <asio/error.hpp>
 #include <asio/ssl/error.hpp>

@@ -1,8 +1,8 @@
 // sentinel: planning a request's attempts. See attempt_plan.hpp.
 #include "client/attempt_plan.hpp"
 
-#include "decoder.hpp"
 #include "transport/deadlines.hpp"
+#include "wire/decoder.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -6,8 +6,8 @@
 
 #include "client/proxy.hpp"
 #include "http1/exchange_types.hpp"
-#include "http1/serializer.hpp"
 #include "transport/connect.hpp"
+#include "wire/http1/serializer.hpp"
 
 #include <sentinel/options.hpp>
 #include <sentinel/request.hpp>

@@ -5,8 +5,8 @@
 // decoder or the connection's bookkeeping.
 #pragma once
 
-#include "decoder.hpp"
 #include "http1/exchange_types.hpp"
+#include "wire/decoder.hpp"
 
 #include <sentinel/options.hpp>
 #include <sentinel/response.hpp>

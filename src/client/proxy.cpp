@@ -1,7 +1,7 @@
 // sentinel: proxy configuration and routing. See proxy.hpp.
 #include "client/proxy.hpp"
 
-#include "chars.hpp"
+#include "wire/chars.hpp"
 
 #include <sentinel/error.hpp>
 #include <sentinel/headers.hpp>

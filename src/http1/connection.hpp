@@ -10,13 +10,13 @@
 #pragma once
 
 #include "http1/exchange_types.hpp"
-#include "http1/parser.hpp"
 #include "http1/reader.hpp"
 #include "http1/upload.hpp"
 #include "transport/connect.hpp"
 #include "transport/context.hpp"
 #include "transport/deadlines.hpp"
 #include "transport/stream.hpp"
+#include "wire/http1/parser.hpp"
 
 #include <sentinel/response.hpp>
 

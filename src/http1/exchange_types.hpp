@@ -2,7 +2,7 @@
 // parameters, the outgoing body, and the outcome the retry rule reads.
 #pragma once
 
-#include "http1/parser.hpp"
+#include "wire/http1/parser.hpp"
 
 #include <sentinel/request.hpp>
 #include <sentinel/response.hpp>

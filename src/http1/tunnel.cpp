@@ -1,9 +1,9 @@
 // sentinel: the CONNECT tunnel. See tunnel.hpp.
 #include "http1/tunnel.hpp"
 
-#include "http1/parser.hpp"
-#include "http1/serializer.hpp"
 #include "http1/upload.hpp"
+#include "wire/http1/parser.hpp"
+#include "wire/http1/serializer.hpp"
 
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>

@@ -1,8 +1,8 @@
 // sentinel: writing requests and their bodies. See upload.hpp.
 #include "http1/upload.hpp"
 
-#include "http1/chunked.hpp"
 #include "transport/cancel.hpp"
+#include "wire/http1/chunked.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>

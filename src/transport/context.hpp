@@ -7,10 +7,10 @@
 // outlive its client.
 #pragma once
 
-#include "http1/parser.hpp"
 #include "transport/counters.hpp"
 #include "transport/resolve.hpp"
 #include "transport/tls.hpp"
+#include "wire/http1/parser.hpp"
 
 #include <sentinel/options.hpp>
 

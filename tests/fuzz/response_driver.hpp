@@ -23,7 +23,7 @@
 #pragma once
 
 #include "fuzz_check.hpp"
-#include "http1/parser.hpp"
+#include "wire/http1/parser.hpp"
 
 #include <algorithm>
 #include <cstddef>

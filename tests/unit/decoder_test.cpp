@@ -2,7 +2,7 @@
 // member, and that deflate stays a single stream. Each body is fed whole, split into two pieces at every byte
 // position, and byte by byte: a member boundary, or the two magic bytes of the next member, may fall
 // between two reads.
-#include "decoder.hpp"
+#include "wire/decoder.hpp"
 
 #include <sentinel/error.hpp>
 

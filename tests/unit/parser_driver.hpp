@@ -4,7 +4,7 @@
 // copied out first), and feeds it whole, split into two pieces at every byte position and byte by byte.
 #pragma once
 
-#include "http1/parser.hpp"
+#include "wire/http1/parser.hpp"
 
 #include <catch2/catch.hpp>
 

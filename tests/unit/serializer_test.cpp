@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "http1/serializer.hpp"
+#include "wire/http1/serializer.hpp"
 
 #include <sentinel/error.hpp>
 #include <sentinel/request.hpp>

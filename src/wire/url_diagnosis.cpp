@@ -1,9 +1,9 @@
 // sentinel: what is wrong with a URL, in words. See url_diagnosis.hpp.
-#include "url_diagnosis.hpp"
+#include "wire/url_diagnosis.hpp"
 
 #include <sentinel/error.hpp>
 
-#include "chars.hpp"
+#include "wire/chars.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -10,9 +10,9 @@
 // (content_end()). That one rule is the whole of the bare-LF support (RFC 9112 §2.2), and phase 1 needs no
 // state for it: a line is empty when its content is, whichever line end it had. Any other CR stays in the
 // line's content, and every grammar below refuses a CR there.
-#include "http1/parser.hpp"
+#include "wire/http1/parser.hpp"
 
-#include "http1/syntax.hpp"
+#include "wire/http1/syntax.hpp"
 
 #include <algorithm>
 #include <cstring>

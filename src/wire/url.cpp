@@ -3,8 +3,8 @@
 #include <sentinel/headers.hpp>
 #include <sentinel/url.hpp>
 
-#include "chars.hpp"
-#include "url_diagnosis.hpp"
+#include "wire/chars.hpp"
+#include "wire/url_diagnosis.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,7 +2,7 @@
 // Header-only and allocation-free; private to src/http1.
 #pragma once
 
-#include "chars.hpp"
+#include "wire/chars.hpp"
 
 #include <array>
 #include <cstddef>

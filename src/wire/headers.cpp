@@ -5,7 +5,7 @@
 // need, however many set()/erase() calls a long-lived object sees.
 #include <sentinel/headers.hpp>
 
-#include "chars.hpp"
+#include "wire/chars.hpp"
 
 #include <cstring>
 #include <functional>

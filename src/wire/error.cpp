@@ -3,7 +3,7 @@
 // checks against Asio's own enumerators at compile time).
 #include <sentinel/error.hpp>
 
-#include "asio_codes.hpp"
+#include "wire/asio_codes.hpp"
 
 #include <cstring>
 #include <string>

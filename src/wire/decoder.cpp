@@ -1,7 +1,7 @@
 // sentinel: streaming content decoding. See decoder.hpp.
-#include "decoder.hpp"
+#include "wire/decoder.hpp"
 
-#include "chars.hpp"
+#include "wire/chars.hpp"
 
 #include <sentinel/headers.hpp>
 

@@ -1,7 +1,7 @@
 // sentinel: HTTP/1.1 request head writer (RFC 9112 §3, §5).
-#include "http1/serializer.hpp"
+#include "wire/http1/serializer.hpp"
 
-#include "chars.hpp"
+#include "wire/chars.hpp"
 
 #include <sentinel/error.hpp>
 

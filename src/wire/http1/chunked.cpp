@@ -1,5 +1,5 @@
 // sentinel: chunked framing of request bodies. See chunked.hpp.
-#include "http1/chunked.hpp"
+#include "wire/http1/chunked.hpp"
 
 #include <charconv>
 #include <cstring>
