@@ -20,9 +20,10 @@ constexpr std::array<std::string_view, 1> http1_alpn{"http/1.1"};
 
 }  // namespace
 
-connection::connection(std::shared_ptr<connection_context> ctx, std::string origin)
+connection::connection(std::shared_ptr<connection_context> ctx, std::string origin,
+                       const http1::parser_limits& limits)
     : ctx_(std::move(ctx)), origin_(std::move(origin)), stream_(ctx_->ex), deadlines_(ctx_->ex, stream_) {
-  parser_.set_limits(ctx_->limits);
+  parser_.set_limits(limits);
 }
 
 connection::~connection() {

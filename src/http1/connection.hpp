@@ -30,7 +30,7 @@ namespace sentinel::detail {
 
 class connection final : public std::enable_shared_from_this<connection>, private response_watch {
  public:
-  connection(std::shared_ptr<connection_context> ctx, std::string origin);
+  connection(std::shared_ptr<connection_context> ctx, std::string origin, const http1::parser_limits& limits);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -19,8 +19,9 @@ struct connection_pool::waiter {
   std::error_code ec;
 };
 
-connection_pool::connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts)
-    : ctx_(std::move(ctx)), opts_(opts), sweeper_(ctx_->ex) {
+connection_pool::connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts,
+                                 const http1::parser_limits& limits)
+    : ctx_(std::move(ctx)), opts_(opts), limits_(limits), sweeper_(ctx_->ex) {
   if (opts_.max_per_origin == 0) opts_.max_per_origin = 1;
   if (opts_.max_idle_per_origin == 0) opts_.max_idle_per_origin = opts_.max_per_origin;
 }
@@ -44,7 +45,7 @@ std::shared_ptr<connection> connection_pool::make_connection(const std::string& 
   // The deleter takes the connection out of `live_` wherever its last owner drops it (a background TLS
   // close may outlive this pool: the registry is then gone, and the weak pointer says so).
   std::shared_ptr<connection> c(
-      new connection(ctx_, origin),
+      new connection(ctx_, origin, limits_),
       [registry = std::weak_ptr<std::unordered_set<connection*>>(live_)](connection* p) {
         if (auto r = registry.lock()) r->erase(p);
         delete p;

@@ -27,7 +27,9 @@ namespace sentinel::detail {
 
 class connection_pool {
  public:
-  connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts);
+  /// `limits`: what each new connection's parser allows.
+  connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts,
+                  const http1::parser_limits& limits);
   ~connection_pool();
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
@@ -122,6 +124,7 @@ class connection_pool {
 
   std::shared_ptr<connection_context> ctx_;
   connection_pool_options opts_;
+  http1::parser_limits limits_;
   std::unordered_map<std::string, origin_state, key_hash, std::equal_to<>> origins_;
   std::deque<std::shared_ptr<waiter>> total_waiters_;  // blocked by max_total, not by their origin
   // Every connection this pool made and that still exists (idle, in use, or closing in the background):

@@ -1,7 +1,7 @@
 // sentinel: what one client's connections share, and nothing more (the narrow context of a connection).
 //
 // A connection needs an executor, the client's name cache and TLS context to open, a read buffer to
-// read into, counters to count in, and the parser limits. It never sees the client, its pool or its
+// read into, and counters to count in. It never sees the client, its pool or its
 // options: that is what keeps the layers of docs/architecture.md one-way (client -> pool -> connection
 // -> transport). Held by shared_ptr: a connection closing in the background (a TLS close_notify) may
 // outlive its client.
@@ -10,7 +10,6 @@
 #include "transport/counters.hpp"
 #include "transport/resolve.hpp"
 #include "transport/tls.hpp"
-#include "wire/http1/parser.hpp"
 
 #include <sentinel/options.hpp>
 
@@ -32,7 +31,9 @@ using connector_fn = std::function<asio::awaitable<std::error_code>(const route&
 
 class connection_context {
  public:
-  connection_context(asio::any_io_executor executor, const client_options& opts);
+  /// `read_buffer_bytes`: the shared read buffer's size (the protocol's largest unfinished head plus a
+  /// generous read).
+  connection_context(asio::any_io_executor executor, const tls_options& tls, std::size_t read_buffer_bytes);
   connection_context(const connection_context&) = delete;
   connection_context& operator=(const connection_context&) = delete;
 
@@ -45,7 +46,6 @@ class connection_context {
   asio::any_io_executor ex;
   dns_cache dns;
   client_counters counters;
-  http1::parser_limits limits;
   connector_fn connector;  // empty: DNS + TCP (+ proxy tunnel) (+ TLS)
 
  private:
