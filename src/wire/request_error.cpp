@@ -2,67 +2,44 @@
 #include <sentinel/request_error.hpp>
 #include <sentinel/response.hpp>
 
+#include <cstddef>
+#include <iterator>
 #include <string>
 
 namespace sentinel {
 
-const char* to_string(phase p) noexcept {
-  switch (p) {
-    case phase::none:
-      return "";
-    case phase::queue:
-      return "queue";
-    case phase::resolve:
-      return "resolve";
-    case phase::connect:
-      return "connect";
-    case phase::proxy:
-      return "proxy";
-    case phase::tls:
-      return "tls";
-    case phase::send:
-      return "send";
-    case phase::receive:
-      return "receive";
-    case phase::redirect:
-      return "redirect";
-  }
-  return "";
-}
-
 namespace {
+
+// Per phase, in the enum's order: its name, and what was being done to the endpoint.
+struct phase_words {
+  const char* name;
+  const char* verb;  // followed by the endpoint
+};
+constexpr phase_words words[] = {
+    {"", ""},
+    {"queue", "wait for a connection to "},
+    {"resolve", "resolve "},
+    {"connect", "connect to "},
+    {"proxy", "CONNECT tunnel through "},
+    {"tls", "TLS handshake with "},
+    {"send", "send to "},
+    {"receive", "receive from "},
+    {"redirect", "follow redirect"},
+};
+static_assert(std::size(words) == static_cast<std::size_t>(phase::redirect) + 1, "a word for each phase");
+
+const phase_words& words_of(phase p) noexcept {
+  const auto i = static_cast<std::size_t>(p);
+  return i < std::size(words) ? words[i] : words[0];
+}
 
 // "connect to 127.0.0.1:1", "resolve example.com:80", ...: what was being done, to whom.
 std::string doing(const failure_info& f) {
-  const char* verb = "";
-  switch (f.phase) {
-    case phase::none:
-      return {};
-    case phase::queue:
-      verb = "wait for a connection to ";
-      break;
-    case phase::resolve:
-      verb = "resolve ";
-      break;
-    case phase::connect:
-      verb = "connect to ";
-      break;
-    case phase::proxy:
-      verb = "CONNECT tunnel through ";
-      break;
-    case phase::tls:
-      verb = "TLS handshake with ";
-      break;
-    case phase::send:
-      verb = "send to ";
-      break;
-    case phase::receive:
-      verb = "receive from ";
-      break;
-    case phase::redirect:
-      return "follow redirect";
-  }
-  return f.endpoint.empty() ? std::string(to_string(f.phase)) : verb + f.endpoint;
+  const phase_words& w = words_of(f.phase);
+  if (f.phase == phase::none) return {};
+  if (f.phase == phase::redirect) return w.verb;  // no endpoint: the response that redirected is known
+  if (f.endpoint.empty()) return w.name;
+  return w.verb + f.endpoint;
 }
 
 // The part before the code's message: "GET http://h/: connect to 1.2.3.4:80" (what is known of it).
@@ -87,6 +64,10 @@ std::string what_arg(const failure_info& f) {
 }
 
 }  // namespace
+
+const char* to_string(phase p) noexcept {
+  return words_of(p).name;
+}
 
 std::string describe(const failure_info& where) {
   return context(where);

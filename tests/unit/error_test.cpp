@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <sentinel/error.hpp>
+#include <sentinel/request_error.hpp>
 
 #include <asio/error.hpp>
 #include <asio/ssl/error.hpp>
@@ -226,4 +227,29 @@ TEST_CASE("sentinel errors convert and compare as error codes", "[error]") {
   CHECK(std::error_code(static_cast<int>(error::bad_chunk), std::generic_category()) != error::bad_chunk);
   CHECK_FALSE(std::error_code(static_cast<int>(error::request_timeout), std::generic_category()) ==
               condition::timeout);
+}
+
+TEST_CASE("phases: names, and describe() leaves out what is unknown", "[error]") {
+  using sentinel::failure_info;
+  using sentinel::phase;
+  CHECK(std::string(sentinel::to_string(phase::none)).empty());
+  CHECK(std::string(sentinel::to_string(phase::connect)) == "connect");
+  CHECK(std::string(sentinel::to_string(phase::redirect)) == "redirect");
+  const std::error_code refused = std::make_error_code(std::errc::connection_refused);
+  failure_info f;
+  CHECK(sentinel::describe(refused, f) == refused.message());
+  f.phase = phase::connect;
+  CHECK(sentinel::describe(refused, f) == "connect: " + refused.message());
+  f.endpoint = "127.0.0.1:1";
+  CHECK(sentinel::describe(f) == "connect to 127.0.0.1:1");
+  f.method = "GET";
+  f.url = "http://127.0.0.1:1/";
+  CHECK(sentinel::describe(refused, f) ==
+        "GET http://127.0.0.1:1/: connect to 127.0.0.1:1: " + refused.message());
+  f.phase = phase::redirect;
+  CHECK(sentinel::describe(f) == "GET http://127.0.0.1:1/: follow redirect");
+  const sentinel::request_error e(refused, f);
+  CHECK(std::string(e.what()) == "GET http://127.0.0.1:1/: follow redirect: " + refused.message());
+  CHECK(e.code() == refused);
+  CHECK(std::string(sentinel::request_error(refused, {}).what()) == "request: " + refused.message());
 }
