@@ -114,7 +114,6 @@ void client_core::finish(outcome& result, const request& req, transfer_info& inf
     info.reused_connection = result.res.info().reused_connection;
     info.bytes_received = result.res.info().bytes_received;
     info.elapsed = clock::now() - start;
-    info.failure = failure_info();  // a failed first attempt that was retried is no failure
     result.res.info() = info;
     result.res.set_url(req.url());
   }
