@@ -196,32 +196,23 @@ bool connection::answered_by_eof(const std::error_code& read_ec) {
 }
 
 asio::awaitable<bool> connection::after_write_error() {
-  if (!stream_.reads_by_readiness()) {
-    // TLS: read_until_answered() read while the write was in flight; what is left is read now (a
-    // broken connection answers a read at once, with its last bytes or its error).
-    for (;;) {
-      response_reader::chunk c;
-      const std::error_code ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
-      std::size_t consumed = 0;
-      if (c.size > 0 && process(c, consumed, *res_)) co_return false;
-      if (parser_.done()) co_return (responded_ = true);
-      if (c.size > 0) reader_.keep(stream_, c, consumed);
-      if (ec) co_return is_end_of_stream(ec) && answered_by_eof(ec);
-    }
-  }
-  // What the peer sent before it went away is in the receive queue already (TCP delivers it before the
-  // reset or the EOF): read it without waiting. Nothing there means the write's error stands.
+  // What the peer sent before it went away. Over TCP it is in the receive queue already (TCP delivers it
+  // before the reset or the EOF): read without waiting. Over TLS read_until_answered() took what came
+  // while the write was in flight, and a broken connection answers a read at once, with its last bytes
+  // or its error. Nothing there means the write's error stands.
+  const bool readiness = stream_.reads_by_readiness();
   for (;;) {
     response_reader::chunk c;
-    const std::error_code ec = reader_.fill_now(*ctx_, stream_, c);
-    if (ec && !is_end_of_stream(ec)) co_return false;  // would_block, a reset before any answer, ...
+    std::error_code ec;
+    if (readiness)
+      ec = reader_.fill_now(*ctx_, stream_, c);
+    else
+      ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+    if (readiness && ec && !is_end_of_stream(ec)) co_return false;  // would_block, a reset before any answer
     std::size_t consumed = 0;
     if (c.size > 0 && process(c, consumed, *res_)) co_return false;
-    if (!parser_.done() && ec) {
-      if (reader_.bytes() == 0 || on_eof(ec, *res_)) co_return false;  // an until-close body may end here
-    }
     if (parser_.done()) co_return (responded_ = true);
-    if (ec) co_return false;
+    if (ec) co_return is_end_of_stream(ec) && answered_by_eof(ec);  // an until-close body may end here
     reader_.keep(stream_, c, consumed);
   }
 }
