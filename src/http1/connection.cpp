@@ -52,10 +52,10 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, co
   reusable_ = false;  // until a complete, reusable response proves otherwise
   continue_received_ = false;
   deadlines_.reset_fired();
-  deadlines_.end_continue();
+  http1_deadlines::end_continue(deadlines_);
   deadlines_.set_total(params.total_deadline);
   deadlines_.set_phase(deadline_after(params.response_head_timeout), error::response_timeout);
-  deadlines_.set_idle_timeout(params.idle_read_timeout);
+  reader_.set_idle_timeout(deadlines_, params.idle_read_timeout);
   deadlines_.arm(life());
 
   auto limits = parser_.limits();
@@ -106,7 +106,7 @@ asio::awaitable<std::error_code> connection::send_request(std::string_view head,
     body_pending = false;
   }
   if (!ec && body_pending) {
-    deadlines_.set_continue(deadline_after(body.continue_timeout));
+    http1_deadlines::set_continue(deadlines_, deadline_after(body.continue_timeout));
     deadlines_.arm(life());
   }
   co_return ec;
@@ -127,8 +127,8 @@ asio::awaitable<std::error_code> connection::read_response(const outgoing_body& 
       co_return std::error_code{};
     }
     reader_.keep(stream_, c, consumed);
-    if (body_pending && (continue_received_ || deadlines_.continue_expired())) {
-      deadlines_.end_continue();
+    if (body_pending && (continue_received_ || http1_deadlines::continue_expired(deadlines_))) {
+      http1_deadlines::end_continue(deadlines_);
       body_pending = false;
       if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch())) {
         out.failed_sending = true;

@@ -18,8 +18,8 @@ void response_reader::note_read(deadline_set& d, const std::weak_ptr<void>& life
   // The idle timeout runs from the first response byte on. Before it, the server is still working on its
   // answer, which response_head bounds: otherwise an idle_read shorter than response_head (as in the
   // defaults) would cut every slow answer short, and with the wrong error.
-  if (d.idle_timeout_on() && bytes_ > 0) {
-    d.touch_idle();
+  if (idle_timeout_.count() > 0 && bytes_ > 0) {
+    d.set_extra(http1_deadlines::idle, clock::now() + idle_timeout_, error::idle_timeout);
     d.arm(life);
   }
 }
@@ -32,7 +32,7 @@ asio::awaitable<std::error_code> response_reader::fill(stream& s, deadline_set& 
   const std::size_t cap = ctx.read_buffer_size();
   for (;;) {
     if (d.fired()) co_return d.fired_or(ec);
-    if (d.continue_expired()) {
+    if (http1_deadlines::continue_expired(d)) {
       // The Expect: 100-continue wait is over: hand back what we have (maybe nothing), so the body goes.
       const std::size_t k = spill_.size();
       if (k > 0) std::memcpy(buf, spill_.data(), k);
@@ -64,7 +64,8 @@ asio::awaitable<std::error_code> response_reader::fill(stream& s, deadline_set& 
     wait_first_ = false;
     note_read(d, life);
     co_await s.async_wait_readable(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted && !d.fired() && d.continue_expired()) continue;  // see above
+    if (ec == asio::error::operation_aborted && !d.fired() && http1_deadlines::continue_expired(d))
+      continue;  // see above
     if (ec) co_return d.fired_or(ec);
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) co_return asio::error::operation_aborted;
   }
@@ -87,7 +88,7 @@ asio::awaitable<std::error_code> response_reader::fill_tls(stream& s, deadline_s
     own_cap_ = cap;
   }
   if (d.fired()) co_return d.fired_or(ec);
-  if (d.continue_expired()) {  // see fill()
+  if (http1_deadlines::continue_expired(d)) {  // see fill()
     c = {own_.get(), own_len_};
     co_return std::error_code{};
   }
@@ -104,7 +105,7 @@ asio::awaitable<std::error_code> response_reader::fill_tls(stream& s, deadline_s
   }
   c = {own_.get(), own_len_};
   if (ec) {
-    if (ec == asio::error::operation_aborted && !d.fired() && d.continue_expired())
+    if (ec == asio::error::operation_aborted && !d.fired() && http1_deadlines::continue_expired(d))
       co_return std::error_code{};
     co_return d.fired_or(ec);
   }

@@ -21,6 +21,23 @@
 
 namespace sentinel::detail {
 
+/// HTTP/1's own deadlines, in the transport's extra slots (transport/deadlines.hpp): the idle read (no
+/// byte for idle_read_timeout, from the first response byte on; an error) and the Expect: 100-continue
+/// wait (soft: when it passes the body goes anyway).
+namespace http1_deadlines {
+constexpr std::size_t idle = 0;
+constexpr std::size_t expect_continue = 1;
+inline void set_continue(deadline_set& d, clock::time_point t) noexcept {
+  d.set_extra(expect_continue, t, std::nullopt);
+}
+inline void end_continue(deadline_set& d) noexcept {
+  d.end_extra(expect_continue);
+}
+inline bool continue_expired(const deadline_set& d) noexcept {
+  return d.soft_expired(expect_continue);
+}
+}  // namespace http1_deadlines
+
 class response_reader {
  public:
   /// Bytes to parse: the kept rest of the previous fill followed by what was just read.
@@ -55,6 +72,11 @@ class response_reader {
   }
   /// Bytes read for this message.
   std::size_t bytes() const noexcept { return bytes_; }
+  /// The idle read timeout of this exchange (zero: off); it runs from the first response byte on.
+  void set_idle_timeout(deadline_set& d, clock::duration t) noexcept {
+    idle_timeout_ = t;
+    d.end_extra(http1_deadlines::idle);
+  }
 
  private:
   asio::awaitable<std::error_code> fill_tls(stream& s, deadline_set& d, connection_context& ctx,
@@ -65,6 +87,7 @@ class response_reader {
   std::unique_ptr<char[]> own_;  // TLS: this connection's read buffer
   std::size_t own_cap_ = 0, own_len_ = 0;
   std::size_t bytes_ = 0;
+  clock::duration idle_timeout_{};
   bool wait_first_ = false;
 };
 

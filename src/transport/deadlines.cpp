@@ -6,7 +6,9 @@
 namespace sentinel::detail {
 
 void deadline_set::arm(std::weak_ptr<void> life) noexcept {
-  const auto next = std::min({total_, phase_, idle_, continue_});
+  auto next = std::min(total_, phase_);
+  for (const auto& x : extra_)
+    next = std::min(next, x.at);
   if (next == never) return;
   if (pending_ && timer_at_ <= next) return;  // it fires first and re-arms for `next` then
   life_ = std::move(life);
@@ -28,22 +30,31 @@ void deadline_set::on_timer(std::error_code ec, std::uint64_t generation) noexce
     fired_ = error::request_timeout;
   } else if (phase_ <= now) {
     fired_ = phase_error_;
-  } else if (idle_ <= now) {
-    fired_ = error::idle_timeout;
-  } else if (continue_ <= now) {
-    // Not an error: the server did not answer Expect: 100-continue in time, so the body goes anyway.
-    continue_ = never;
-    continue_expired_ = true;
   } else {
-    arm(life_);
-    return;
+    extra* passed = nullptr;
+    for (auto& x : extra_) {
+      if (x.at <= now) {
+        passed = &x;
+        break;
+      }
+    }
+    if (passed == nullptr) {
+      arm(life_);
+      return;
+    }
+    if (passed->e) {
+      fired_ = *passed->e;
+    } else {  // soft: not an error; the protocol reads soft_expired() after the wait is interrupted
+      passed->at = never;
+      passed->soft_expired = true;
+    }
   }
   target_.cancel();  // the pending read/write/connect completes with operation_aborted
 }
 
 void deadline_set::clear() noexcept {
-  total_ = phase_ = idle_ = continue_ = never;
-  idle_timeout_ = {};
+  total_ = phase_ = never;
+  extra_ = {};
 }
 
 void deadline_set::stop() noexcept {

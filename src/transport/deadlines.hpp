@@ -6,9 +6,11 @@
 // pending operation; the operation's operation_aborted then becomes that deadline's error
 // (`fired_or()`), and the connection is retired.
 //
-// Four deadlines: the whole exchange (total), the current phase (connect, or waiting for the response
-// head; each names its own error), reading (idle: no byte for idle_timeout, from the first response byte
-// on), and the Expect: 100-continue wait, which is not an error: when it passes, the body goes anyway.
+// The transport's deadlines are the whole exchange (total) and the current phase (connect, or what the
+// protocol names: waiting for a response head, say; each names its own error). The protocol above adds
+// its own in two more slots: a slot with an error fails the operation like those; a "soft" slot (no
+// error) only interrupts the pending wait, and says so (soft_expired()). HTTP/1 uses them for its idle
+// read and its Expect: 100-continue wait (http1/reader.hpp).
 #pragma once
 
 #include "transport/stream.hpp"
@@ -17,7 +19,9 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,23 +49,16 @@ class deadline_set {
     phase_error_ = e;
   }
   void end_phase() noexcept { phase_ = never; }
-  /// Reading: idle_timeout from the next touch_idle() on (zero: off).
-  void set_idle_timeout(clock::duration d) noexcept {
-    idle_timeout_ = d;
-    idle_ = never;
+
+  /// The protocol's own deadlines: slot `i` (< extra_slots) passes at `t` with `e`, or, without `e`,
+  /// softly (see above). Setting or ending a slot forgets that it expired.
+  static constexpr std::size_t extra_slots = 2;
+  void set_extra(std::size_t i, clock::time_point t, std::optional<error> e) noexcept {
+    extra_[i] = {t, e, false};
   }
-  bool idle_timeout_on() const noexcept { return idle_timeout_.count() > 0; }
-  void touch_idle() noexcept { idle_ = clock::now() + idle_timeout_; }
-  void set_continue(clock::time_point t) noexcept {
-    continue_ = t;
-    continue_expired_ = false;
-  }
-  void end_continue() noexcept {
-    continue_ = never;
-    continue_expired_ = false;
-  }
-  /// True once the Expect: 100-continue wait passed (the stream's wait was cancelled for it).
-  bool continue_expired() const noexcept { return continue_expired_; }
+  void end_extra(std::size_t i) noexcept { extra_[i] = {}; }
+  /// True once soft slot `i` passed (the stream's pending wait was cancelled for it).
+  bool soft_expired(std::size_t i) const noexcept { return extra_[i].soft_expired; }
 
   /// Makes sure the timer fires by the earliest deadline. `life` keeps the owner alive-checked.
   void arm(std::weak_ptr<void> life) noexcept;
@@ -101,11 +98,15 @@ class deadline_set {
   clock::time_point timer_at_ = never;
   std::uint64_t generation_ = 0;
   bool pending_ = false;
-  clock::time_point total_ = never, phase_ = never, idle_ = never, continue_ = never;
+  struct extra {
+    clock::time_point at = never;
+    std::optional<error> e;  // none: soft
+    bool soft_expired = false;
+  };
+  clock::time_point total_ = never, phase_ = never;
   error phase_error_ = error::connect_timeout;
-  clock::duration idle_timeout_{};
+  std::array<extra, extra_slots> extra_{};
   std::optional<error> fired_;
-  bool continue_expired_ = false;
 };
 
 }  // namespace sentinel::detail
