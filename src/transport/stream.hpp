@@ -42,18 +42,16 @@ inline bool is_truncation(const std::error_code& ec) noexcept {
 }
 
 class stream {
- public:
-  enum class kind { tcp, tls, memory };
+  enum class kind { tcp, tls, memory };  // the stream's own business: no caller asks which it is
 
+ public:
   explicit stream(const asio::any_io_executor& ex) : tcp_(ex) {}
   stream(const stream&) = delete;
   stream& operator=(const stream&) = delete;
 
-  kind type() const noexcept { return kind_; }
-  bool is_tls() const noexcept { return kind_ == kind::tls; }
   bool is_open() const noexcept;
-  /// True for TCP and memory: read with async_wait_readable() + try_read(). False for TLS: read with
-  /// tls()->async_read_some().
+  /// True for TCP and memory: read with async_wait_readable() + try_read() into a shared buffer. False
+  /// for TLS: read with async_read_some() into a buffer of the reader's own.
   bool reads_by_readiness() const noexcept { return kind_ != kind::tls; }
 
   // --- setting up (transport::connect) --------------------------------------------------------------------
