@@ -4,12 +4,10 @@
 #include "transport/cancel.hpp"
 
 #include <asio/redirect_error.hpp>
-#include <asio/ssl/error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <array>
 #include <string>
 #include <vector>
 

@@ -229,6 +229,26 @@ void append_authority(std::string& out, const url& u) {
   out += u.host_header();
 }
 
+// scheme://[userinfo@]host[:port]target[#fragment]; without `full`, no user info and no fragment (the
+// form for messages and logs).
+std::string text_of(const url& u, bool full) {
+  if (u.empty()) return {};
+  std::string out;
+  out.reserve(16 + u.userinfo().size() + u.host().size() + u.target().size() + u.fragment().size());
+  out += u.scheme();
+  out += "://";
+  if (full)
+    append_authority(out, u);
+  else
+    out += u.host_header();
+  out += u.target();
+  if (full && !u.fragment().empty()) {
+    out += '#';
+    out += u.fragment();
+  }
+  return out;
+}
+
 void append_port(std::string& out, std::uint16_t port) {
   char buf[8];
   const auto r = std::to_chars(buf, buf + sizeof buf, port);
@@ -456,29 +476,11 @@ std::string url::origin() const {
 }
 
 std::string url::redacted() const {
-  if (empty()) return {};
-  std::string out;
-  out.reserve(16 + host_.size() + target_.size());
-  out += scheme();
-  out += "://";
-  out += host_header();
-  out += target();
-  return out;
+  return text_of(*this, false);
 }
 
 std::string url::str() const {
-  if (empty()) return {};
-  std::string out;
-  out.reserve(16 + userinfo_.size() + host_.size() + target_.size() + fragment_.size());
-  out += scheme();
-  out += "://";
-  append_authority(out, *this);
-  out += target();
-  if (!fragment_.empty()) {
-    out += '#';
-    out += fragment_;
-  }
-  return out;
+  return text_of(*this, true);
 }
 
 }  // namespace sentinel
