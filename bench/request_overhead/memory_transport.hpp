@@ -1,12 +1,12 @@
-// request_overhead's in-memory mode: http_client opens its connections as in-memory pipes (the transport
-// seam's memory stream, through the test-only connector), and a responder on the same thread answers each
+// request_overhead's in-memory mode: http_client opens its connections as in-memory pipes (the test
+// support's memory stream, through the connector seam), and a responder on the same thread answers each
 // request head with the same pre-built reply. No kernel in the loop: what is left is the client's own
 // work plus the responder's; the floor below (bare Asio callbacks over the same pipes and responder)
 // measures that second part, so the ratio isolates the library.
 #pragma once
 
 #include "client/client_access.hpp"
-#include "transport/memory_stream.hpp"
+#include "support/memory_stream.hpp"
 #include "transport/stream.hpp"
 
 #include "bench_common.hpp"
@@ -28,7 +28,7 @@ namespace bench {
 /// responder's cost should be small next to what is measured.
 class memory_responder : public std::enable_shared_from_this<memory_responder> {
  public:
-  memory_responder(sentinel::detail::memory_stream end, std::shared_ptr<const std::string> reply)
+  memory_responder(sentinel::test::memory_stream end, std::shared_ptr<const std::string> reply)
       : s_(std::move(end)), reply_(std::move(reply)) {}
   void start() { read(); }
 
@@ -53,7 +53,7 @@ class memory_responder : public std::enable_shared_from_this<memory_responder> {
     }
   }
 
-  sentinel::detail::memory_stream s_;
+  sentinel::test::memory_stream s_;
   std::shared_ptr<const std::string> reply_;
   std::array<char, 4096> buf_{};
   std::size_t matched_ = 0;
@@ -65,8 +65,8 @@ inline void use_memory_transport(sentinel::http_client& client, std::shared_ptr<
   core.conns->connector = [ex = core.ex, reply](
                               const sentinel::detail::route&,
                               sentinel::detail::stream& s) -> asio::awaitable<std::error_code> {
-    auto [mine, theirs] = sentinel::detail::make_memory_pipe(ex);
-    s.attach(mine);
+    auto [mine, theirs] = sentinel::test::make_memory_pipe(ex);
+    sentinel::test::attach_memory(s, mine);
     std::make_shared<memory_responder>(theirs, reply)->start();
     co_return std::error_code{};
   };

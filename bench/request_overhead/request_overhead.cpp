@@ -254,7 +254,7 @@ class raw_memory_driver {
 
   phase_result run(std::size_t total, std::size_t depth) {
     while (conns_.size() < depth) {
-      auto [mine, theirs] = sentinel::detail::make_memory_pipe(ctx_.get_executor());
+      auto [mine, theirs] = sentinel::test::make_memory_pipe(ctx_.get_executor());
       std::make_shared<bench::memory_responder>(theirs, reply_)->start();
       conns_.push_back(std::make_unique<conn>(conn{mine, {}, 0}));
     }
@@ -286,7 +286,7 @@ class raw_memory_driver {
 
  private:
   struct conn {
-    sentinel::detail::memory_stream s;
+    sentinel::test::memory_stream s;
     std::array<char, 4096> buf;
     std::size_t got = 0;
   };

@@ -1,22 +1,25 @@
-// sentinel: the stream under a connection: TCP, TLS over TCP, or an in-memory pipe (the transport seam).
+// sentinel: the stream under a connection: TCP, TLS over TCP, or a device a connector attached (the
+// transport seam; transport/device.hpp).
 //
 // A connection reads and writes through this one type and never asks which it is, except for one
-// choice: TCP and memory streams are read the reactor way (wait for readability, then a non-blocking
+// choice: TCP and device streams are read the reactor way (wait for readability, then a non-blocking
 // read into the client's shared buffer: zero bytes of buffer per idle connection), while TLS is read
 // with async_read_some into a buffer of the connection's own, because OpenSSL buffers internally and
-// readiness of the socket says nothing about readiness of the TLS stream. A closed set of three, switched
-// on a tag rather than behind virtual functions, so that each wait is the socket's own operation: no
-// extra coroutine frame or allocation per read on the hot path.
+// readiness of the socket says nothing about readiness of the TLS stream. TCP and TLS are switched on a
+// tag rather than behind virtual functions, so that each wait is the socket's own operation: no extra
+// coroutine frame or allocation per read on the hot path. Only a device costs a virtual call per try.
 #pragma once
 
-#include "transport/memory_stream.hpp"
+#include "transport/device.hpp"
 #include "transport/tls.hpp"
 
 #include <sentinel/url.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
@@ -42,7 +45,7 @@ inline bool is_truncation(const std::error_code& ec) noexcept {
 }
 
 class stream {
-  enum class kind { tcp, tls, memory };  // the stream's own business: no caller asks which it is
+  enum class kind { tcp, tls, device };  // the stream's own business: no caller asks which it is
 
  public:
   explicit stream(const asio::any_io_executor& ex) : tcp_(ex) {}
@@ -50,15 +53,15 @@ class stream {
   stream& operator=(const stream&) = delete;
 
   bool is_open() const noexcept;
-  /// True for TCP and memory: read with async_wait_readable() + try_read() into a shared buffer. False
+  /// True for TCP and devices: read with async_wait_readable() + try_read() into a shared buffer. False
   /// for TLS: read with async_read_some() into a buffer of the reader's own.
   bool reads_by_readiness() const noexcept { return kind_ != kind::tls; }
 
   // --- setting up (transport::connect) --------------------------------------------------------------------
   /// The TCP socket (under TLS when TLS is on). Only for TCP and TLS streams.
   tcp::socket& socket() noexcept { return tls_ ? tls_->next_layer() : tcp_; }
-  /// Makes this a memory stream over `end` (tests and benchmarks; see transport::connector).
-  void attach(memory_stream end) noexcept;
+  /// Makes this a stream over `dev` (a connector's device: tests and benchmarks; transport/context.hpp).
+  void attach(std::unique_ptr<stream_device> dev) noexcept;
   /// Wraps the connected TCP socket in TLS for `u` (tls_context::prepare). The handshake is the caller's.
   std::error_code start_tls(tls_context& ctx, const url& u, const std::string& session_key,
                             std::span<const std::string_view> alpn);
@@ -87,7 +90,15 @@ class stream {
     return tls_->async_shutdown(std::forward<Token>(token));
   }
 
-  // --- reading and writing (TCP and memory) -------------------------------------------------------------
+  // --- what it is connected to ----------------------------------------------------------------------------
+  /// The peer's and our own address (unset when the stream has none, or is closed).
+  tcp::endpoint remote_endpoint() const noexcept;
+  tcp::endpoint local_endpoint() const noexcept;
+  /// The application protocol the TLS handshake settled on ("h2", "http/1.1"), or empty: none asked
+  /// for, none chosen, or no TLS.
+  std::string_view alpn_protocol() const noexcept;
+
+  // --- reading and writing (TCP and devices) -------------------------------------------------------------
   /// A non-blocking read: would_block when nothing is there.
   std::size_t try_read(asio::mutable_buffer b, std::error_code& ec);
   /// A non-blocking write of as much as fits: would_block when nothing did.
@@ -117,11 +128,14 @@ class stream {
   auto async_wait(bool read, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code)>(
         [this, read](auto handler) {
-          if (kind_ == kind::memory) {
-            if (read)
-              mem_.async_wait_readable(std::move(handler));
-            else
-              mem_.async_wait_writable(std::move(handler));
+          if (kind_ == kind::device) {
+            const wait_for w = read ? wait_for::read : wait_for::write;
+            if (dev_->ready(w)) {
+              auto hex = asio::get_associated_executor(handler, tcp_.get_executor());
+              asio::post(hex, [h = std::move(handler)]() mutable { std::move(h)(std::error_code{}); });
+            } else {
+              dev_->event(w).async_wait(std::move(handler), tcp_.get_executor());
+            }
           } else {
             socket().async_wait(read ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(handler));
           }
@@ -132,7 +146,7 @@ class stream {
   kind kind_ = kind::tcp;
   tcp::socket tcp_;
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
-  memory_stream mem_;
+  std::unique_ptr<stream_device> dev_;
 };
 
 }  // namespace sentinel::detail

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "client/client_access.hpp"
+#include "support/memory_stream.hpp"
 #include "support/request_wire.hpp"
 #include "support/script_server.hpp"
-#include "transport/memory_stream.hpp"
 #include "transport/stream.hpp"
 
 #include <asio/awaitable.hpp>
@@ -25,8 +25,6 @@
 #include <vector>
 
 namespace sentinel::test {
-
-using sentinel::detail::memory_stream;
 
 /// A scripted server end: reads requests, writes bytes. All operations report failure instead of throwing.
 class memory_peer {
@@ -148,10 +146,10 @@ struct memory_server {
     core.conns->connector = [this, ex = core.ex](
                                 const sentinel::detail::route&,
                                 sentinel::detail::stream& s) -> asio::awaitable<std::error_code> {
-      auto [mine, theirs] = sentinel::detail::make_memory_pipe(ex);
+      auto [mine, theirs] = make_memory_pipe(ex);
       client_ends.push_back(mine);
       if (on_open) on_open(mine);
-      s.attach(mine);
+      attach_memory(s, mine);
       const memory_script& script = scripts[std::min(opened, scripts.size() - 1)];
       ++opened;
       asio::co_spawn(ex, run(std::make_shared<memory_peer>(theirs), script), asio::detached);

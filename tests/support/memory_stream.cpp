@@ -1,10 +1,12 @@
-// sentinel: the in-memory pipe. See memory_stream.hpp.
-#include "transport/memory_stream.hpp"
+// sentinel test support: the in-memory pipe. See memory_stream.hpp.
+#include "support/memory_stream.hpp"
+
+#include "transport/stream.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-namespace sentinel::detail {
+namespace sentinel::test {
 
 std::pair<memory_stream, memory_stream> make_memory_pipe(const asio::any_io_executor& ex) {
   auto st = std::make_shared<memory_pipe_detail::state>(ex);
@@ -117,6 +119,42 @@ void memory_stream::cancel() noexcept {
   out().writable.cancel();
 }
 
+namespace {
+
+// One pipe end as a connection's device (transport/device.hpp).
+class memory_device final : public ::sentinel::detail::stream_device {
+ public:
+  explicit memory_device(memory_stream end) : s_(std::move(end)) {}
+  bool is_open() const noexcept override { return s_.is_open(); }
+  std::size_t read_some(asio::mutable_buffer b, std::error_code& ec) override { return s_.read_some(b, ec); }
+  std::size_t write_some(const std::array<asio::const_buffer, 2>& bufs, std::error_code& ec) override {
+    return s_.write_some(bufs, ec);
+  }
+  bool ready(wait_for w) const noexcept override {
+    return w == wait_for::read ? s_.readable_now() : s_.writable_now();
+  }
+  readiness_event& event(wait_for w) noexcept override { return s_.event(w); }
+  void cancel() noexcept override { s_.cancel(); }
+  void close() noexcept override { s_.close(); }
+  bool idle_check() noexcept override {
+    // Anything readable on an idle connection (bytes, EOF, a reset) means it is not reusable. The probe
+    // consumes a byte, but a connection that fails the check is closed anyway.
+    char probe;
+    std::error_code ec;
+    s_.read_some(asio::buffer(&probe, 1), ec);
+    return ec == asio::error::would_block;
+  }
+
+ private:
+  memory_stream s_;
+};
+
+}  // namespace
+
+void attach_memory(::sentinel::detail::stream& s, memory_stream end) {
+  s.attach(std::make_unique<memory_device>(std::move(end)));
+}
+
 void memory_stream::fail_reads_after(std::size_t n, std::error_code ec) noexcept {
   auto& d = in();
   d.fail_after = d.passed + n;
@@ -128,4 +166,4 @@ void memory_stream::fail_writes_after(std::size_t n, std::error_code ec) noexcep
   st_->write_fail_with[side_] = ec;
 }
 
-}  // namespace sentinel::detail
+}  // namespace sentinel::test

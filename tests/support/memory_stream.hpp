@@ -1,15 +1,18 @@
-// sentinel: an in-memory byte pipe with both ends on one executor, for tests and benchmarks.
+// sentinel test support: an in-memory byte pipe with both ends on one executor, for tests and benchmarks.
 //
-// The transport seam's third stream (after TCP and TLS): a connection runs over it exactly as over a
-// socket (readiness waits, non-blocking reads and writes), so connections and the pool can be tested and
-// measured with no kernel in the loop. It injects the faults a socket test would need a scripted server
-// for: reads split at any size, back-pressure (a bounded buffer), EOF, reset, and failure after N bytes
-// in either direction (Beast's test::stream fail_count, by bytes). Written here rather than taken from
-// Beast: Beast's test stream is not in Debian's Asio, and this one speaks the reactor-style operations
-// (wait, then try) that the connection uses on sockets.
+// Linked by tests and benchmarks only, never by the library: a connector (transport/context.hpp) attaches
+// one end to a connection's stream as a device (transport/device.hpp, attach_memory() below), and the
+// connection runs over it exactly as over a socket (readiness waits, non-blocking reads and writes), so
+// connections and the pool can be tested and measured with no kernel in the loop. It injects the faults a
+// socket test would need a scripted server for: reads split at any size, back-pressure (a bounded buffer),
+// EOF, reset, and failure after N bytes in either direction (Beast's test::stream fail_count, by bytes).
+// Written here rather than taken from Beast: Beast's test stream is not in Debian's Asio, and this one speaks
+// the reactor-style operations (wait, then try) that the connection uses on sockets.
 //
 // Not thread-safe: both ends belong to one executor's thread.
 #pragma once
+
+#include "transport/device.hpp"
 
 #include <asio/any_io_executor.hpp>
 #include <asio/associated_cancellation_slot.hpp>
@@ -30,26 +33,15 @@
 #include <utility>
 
 namespace sentinel::detail {
+class stream;
+}
+
+namespace sentinel::test {
+
+using ::sentinel::detail::readiness_event;
+using ::sentinel::detail::wait_for;
 
 namespace memory_pipe_detail {
-
-/// A readiness event: waiters park on a timer that never expires; notify() wakes them with success,
-/// cancel() with operation_aborted.
-struct event {
-  explicit event(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-  int waiters = 0;
-  bool notified = false;
-  void notify() {
-    if (waiters == 0) return;
-    notified = true;
-    timer.cancel();
-  }
-  void cancel() {
-    notified = false;
-    timer.cancel();
-  }
-};
 
 /// One direction of the pipe: bytes written by one end, read by the other.
 struct direction {
@@ -63,7 +55,7 @@ struct direction {
   std::size_t fail_after = std::numeric_limits<std::size_t>::max();
   std::error_code fail_with;
   std::size_t read_limit = 0;  // at most this many bytes per read (0: all available)
-  event readable, writable;
+  readiness_event readable, writable;
   std::size_t available() const noexcept { return bytes.size() - head; }
   bool full() const noexcept { return capacity != 0 && available() >= capacity; }
 };
@@ -108,20 +100,27 @@ class memory_stream {
   }
 
   // --- readiness waits (the reactor's wait_read / wait_write) -------------------------------------------
+  /// A read would not block: bytes, EOF or an error are there.
+  bool readable_now() const noexcept {
+    const auto& d = in();
+    return d.available() > 0 || d.eof || d.error;
+  }
+  /// A write would not block: room, or an error to report (this end or the peer's closed, a reset).
+  bool writable_now() const noexcept {
+    const auto& d = out();
+    return !d.full() || !is_open() || d.error || !st_->open[1 - side_];
+  }
   template <class Token>
   auto async_wait_readable(Token&& token) {
-    return async_wait_on(
-        in(), [](const memory_pipe_detail::direction& d) { return d.available() > 0 || d.eof || d.error; },
-        std::forward<Token>(token));
+    return async_wait_on(wait_for::read, std::forward<Token>(token));
   }
   template <class Token>
   auto async_wait_writable(Token&& token) {
-    return async_wait_on(
-        out(),
-        [this](const memory_pipe_detail::direction& d) {
-          return !d.full() || !is_open() || d.error || !st_->open[1 - side_];
-        },
-        std::forward<Token>(token));
+    return async_wait_on(wait_for::write, std::forward<Token>(token));
+  }
+  /// The event a wait for `w` parks on (for the device adapter below).
+  readiness_event& event(wait_for w) const noexcept {
+    return w == wait_for::read ? in().readable : out().writable;
   }
 
   // --- AsyncReadStream / AsyncWriteStream, for the scripted side of tests (asio::async_write works) --
@@ -173,26 +172,16 @@ class memory_stream {
   memory_pipe_detail::direction& out() const noexcept { return st_->dir[side_]; }
   std::size_t write_one(asio::const_buffer b, std::error_code& ec);
 
-  template <class Ready, class Token>
-  auto async_wait_on(memory_pipe_detail::direction& d, Ready ready, Token&& token) {
+  template <class Token>
+  auto async_wait_on(wait_for w, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code)>(
-        [this, &d, ready](auto handler) {
-          auto ex = asio::get_associated_executor(handler, st_->ex);
-          if (ready(d)) {
+        [this, w](auto handler) {
+          if (w == wait_for::read ? readable_now() : writable_now()) {
+            auto ex = asio::get_associated_executor(handler, st_->ex);
             asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(std::error_code{}); });
             return;
           }
-          memory_pipe_detail::event& ev = &d == &in() ? d.readable : d.writable;
-          ++ev.waiters;
-          auto slot = asio::get_associated_cancellation_slot(handler);
-          ev.timer.async_wait(asio::bind_cancellation_slot(
-              slot,
-              asio::bind_executor(ex, [st = st_, &ev, h = std::move(handler)](std::error_code ec) mutable {
-                --ev.waiters;
-                if (ec == asio::error::operation_aborted && ev.notified) ec.clear();
-                if (ev.waiters == 0) ev.notified = false;
-                std::move(h)(ec);
-              })));
+          event(w).async_wait(std::move(handler), st_->ex);
         },
         token);
   }
@@ -240,4 +229,7 @@ class memory_stream {
 /// A connected pair of in-memory stream ends on `ex`.
 std::pair<memory_stream, memory_stream> make_memory_pipe(const asio::any_io_executor& ex);
 
-}  // namespace sentinel::detail
+/// Makes `s` (a connection's stream, in a connector) run over the pipe end `end`.
+void attach_memory(::sentinel::detail::stream& s, memory_stream end);
+
+}  // namespace sentinel::test
