@@ -5,6 +5,7 @@
 // pointing at freed memory.
 #pragma once
 
+#include "client/counters.hpp"
 #include "client/owner_check.hpp"
 #include "client/proxy.hpp"
 #include "pool/connection_pool.hpp"
@@ -48,12 +49,13 @@ class client_core : public std::enable_shared_from_this<client_core> {
     pool.set_background_timers(on);
   }
   bool stopped() const noexcept { return stopped_; }
+  client_stats stats() const noexcept { return snapshot(counters, pool.counters(), conns->counters); }
 
   asio::any_io_executor ex;
   client_options opts;
   owner_check owner;
   std::shared_ptr<connection_context> conns;  // what the connections share (executor, DNS, TLS, buffer)
-  client_counters& counters;                  // conns->counters
+  exchange_counters counters;                 // the pool and the transport count their own
   proxy_config proxies;
   connection_pool pool;
 

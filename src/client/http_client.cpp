@@ -16,7 +16,6 @@ client_core::client_core(asio::any_io_executor executor, client_options options)
       // The shared read buffer holds a maximal unfinished head plus a generous read: 64 KiB reads keep
       // large bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).
       conns(std::make_shared<connection_context>(ex, opts.tls, opts.limits.max_head_bytes + 64 * 1024)),
-      counters(conns->counters),
       proxies(opts.proxy),
       pool(conns, opts.pool,
            http1::parser_limits{opts.limits.max_head_bytes, opts.limits.max_header_count,
@@ -83,7 +82,7 @@ asio::awaitable<detail::outcome> http_client::run_exchange(std::shared_ptr<detai
 }
 
 client_stats http_client::stats() const noexcept {
-  return core_->counters.snapshot();
+  return core_->stats();
 }
 
 void http_client::shutdown() noexcept {

@@ -14,7 +14,7 @@
 namespace sentinel::detail {
 
 asio::awaitable<std::error_code> open_tunnel(stream& s, const route& r, deadline_set& d,
-                                             client_counters& counters) {
+                                             transport_counters& counters) {
   std::string req;
   const headers none;
   http1::head_extras extras;

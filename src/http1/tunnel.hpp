@@ -10,6 +10,6 @@ namespace sentinel::detail {
 /// Sends `CONNECT host:port` for r.target through the proxy `s` is connected to and reads the answer: a
 /// 2xx opens the tunnel; any other status, a hang-up or bytes after the answer fail with proxy_error.
 asio::awaitable<std::error_code> open_tunnel(stream& s, const route& r, deadline_set& d,
-                                             client_counters& counters);
+                                             transport_counters& counters);
 
 }  // namespace sentinel::detail

@@ -144,7 +144,7 @@ asio::awaitable<std::error_code> next_block(const outgoing_body& body, std::uint
 
 }  // namespace
 
-asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, client_counters& counters,
+asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, transport_counters& counters,
                                            const outgoing_body& body, response_watch* watch) {
   if (body.in_memory()) {
     const auto ec = co_await write_all(s, d, body.data, {}, watch);

@@ -49,7 +49,7 @@ asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std
 /// A source that produces more or fewer bytes than it announced, or a file that shrinks, fails with
 /// invalid_request; a source that throws fails with callback_threw (its exception in *body.thrown).
 /// `watch` as for write_all: sending stops without error once the response is complete.
-asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, client_counters& counters,
+asio::awaitable<std::error_code> send_body(stream& s, const deadline_set& d, transport_counters& counters,
                                            const outgoing_body& body, response_watch* watch = nullptr);
 
 }  // namespace sentinel::detail

@@ -53,7 +53,7 @@ std::shared_ptr<connection> connection_pool::make_connection(const std::string& 
   live_->insert(c.get());
   ++o.open;
   ++total_open_;
-  ctx_->counters.open_connections.set(total_open_);
+  counters_.open_connections.set(total_open_);
   return c;
 }
 
@@ -72,7 +72,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
       std::shared_ptr<connection> c = std::move(o.idle.back());
       o.idle.pop_back();
       --total_idle_;
-      ctx_->counters.idle_connections.set(total_idle_);
+      counters_.idle_connections.set(total_idle_);
       const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
       if (fresh_enough && c->idle_check()) {
         out = lease(*this, std::move(c), true);
@@ -82,7 +82,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
       c->close(false);
       --o.open;
       --total_open_;
-      ctx_->counters.open_connections.set(total_open_);
+      counters_.open_connections.set(total_open_);
     }
   }
   if (o.waiters.empty()) {
@@ -153,7 +153,7 @@ void connection_pool::release(std::shared_ptr<connection> c) noexcept {
       c->idle_since = clock::now();
       o.idle.push_back(std::move(c));
       ++total_idle_;
-      ctx_->counters.idle_connections.set(total_idle_);
+      counters_.idle_connections.set(total_idle_);
       start_sweeper();
       return;
     }
@@ -161,7 +161,7 @@ void connection_pool::release(std::shared_ptr<connection> c) noexcept {
   c->close();
   --o.open;
   --total_open_;
-  ctx_->counters.open_connections.set(total_open_);
+  counters_.open_connections.set(total_open_);
   slot_freed(o);
 }
 
@@ -205,8 +205,8 @@ bool connection_pool::close_one_idle_elsewhere(const origin_state& except) noexc
   --victim->open;
   --total_idle_;
   --total_open_;
-  ctx_->counters.idle_connections.set(total_idle_);
-  ctx_->counters.open_connections.set(total_open_);
+  counters_.idle_connections.set(total_idle_);
+  counters_.open_connections.set(total_open_);
   return true;
 }
 
@@ -237,8 +237,8 @@ void connection_pool::sweep() noexcept {
     total_idle_ -= expired;
     total_open_ -= expired;
   }
-  ctx_->counters.idle_connections.set(total_idle_);
-  ctx_->counters.open_connections.set(total_open_);
+  counters_.idle_connections.set(total_idle_);
+  counters_.open_connections.set(total_open_);
   if (total_idle_ > 0) start_sweeper();
 }
 
@@ -279,8 +279,8 @@ void connection_pool::shutdown() noexcept {
   // In-use connections: cancel their I/O; their exchanges fail and release() closes them.
   for (connection* c : *live_)
     c->cancel();
-  ctx_->counters.idle_connections.set(0);
-  ctx_->counters.open_connections.set(total_open_);
+  counters_.idle_connections.set(0);
+  counters_.open_connections.set(total_open_);
 }
 
 }  // namespace sentinel::detail

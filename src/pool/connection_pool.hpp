@@ -9,6 +9,7 @@
 
 #include "http1/connection.hpp"
 #include "transport/context.hpp"
+#include "transport/counters.hpp"
 
 #include <sentinel/options.hpp>
 
@@ -24,6 +25,15 @@
 #include <vector>
 
 namespace sentinel::detail {
+
+/// What the pool counts: gauges of its connections (transport/counters.hpp says how counters work).
+#define SENTINEL_POOL_STATS(X) \
+  X(open_connections)          \
+  X(idle_connections)
+struct pool_counters {
+  SENTINEL_POOL_STATS(SENTINEL_COUNTER_MEMBER)
+  void read_into(client_stats& s) const noexcept { SENTINEL_POOL_STATS(SENTINEL_COUNTER_READ) }
+};
 
 class connection_pool {
  public:
@@ -93,6 +103,8 @@ class connection_pool {
   /// Closes idle connections, cancels in-use ones (their exchanges fail with operation_aborted) and
   /// fails every waiter with pool_stopped. Later acquire() calls fail with pool_stopped.
   void shutdown() noexcept;
+  /// The pool's gauges (read by any thread: stats()).
+  const pool_counters& counters() const noexcept { return counters_; }
 
   /// Stops every pending timer (idle sweeper, connection deadlines): called when the client has no
   /// exchange in flight and does not own its executor, so the user's io_context::run() can return.
@@ -123,6 +135,7 @@ class connection_pool {
   void sweep() noexcept;
 
   std::shared_ptr<connection_context> ctx_;
+  pool_counters counters_;
   connection_pool_options opts_;
   http1::parser_limits limits_;
   std::unordered_map<std::string, origin_state, key_hash, std::equal_to<>> origins_;

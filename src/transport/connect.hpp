@@ -33,7 +33,7 @@ struct route {
 /// Opens a CONNECT tunnel through the proxy that `s` is connected to, within `d`. The HTTP/1 layer
 /// provides it (http1/tunnel.hpp): the transport speaks no HTTP itself, so the dependency points down.
 using tunnel_fn = asio::awaitable<std::error_code> (*)(stream& s, const route& r, deadline_set& d,
-                                                       client_counters& counters);
+                                                       transport_counters& counters);
 
 /// How to open one stream.
 struct connect_params {

@@ -45,7 +45,7 @@ class connection_context {
 
   asio::any_io_executor ex;
   dns_cache dns;
-  client_counters counters;
+  transport_counters counters;  // connections, TLS handshakes, bytes
   connector_fn connector;  // empty: DNS + TCP (+ proxy tunnel) (+ TLS)
 
  private:

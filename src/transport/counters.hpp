@@ -1,8 +1,11 @@
-// sentinel: a client's counters: written by its one thread, read (stats()) by any.
+// sentinel: counters written by one thread and read (stats()) by any, and the transport's own.
 //
-// The list of counters is written once, here (SENTINEL_CLIENT_STATS); the public client_stats in
-// stats.hpp declares the same names with their documentation, and snapshot() / operator+= are generated
-// from this list, so a new counter is two lines: its doc'd field in stats.hpp, its name here.
+// Each layer counts what it does, in a struct of its own: the transport its connections, TLS handshakes
+// and bytes (here), the pool its open and idle connections (pool/connection_pool.hpp), the client its
+// requests, errors, retries and redirects (client/counters.hpp). A list macro per layer names the fields
+// once; the public client_stats (stats.hpp) declares the same names with their documentation, and the
+// client's snapshot reads every layer's list into it, so a new counter is two lines: its doc'd field in
+// stats.hpp, its name in its layer's list.
 #pragma once
 
 #include <sentinel/stats.hpp>
@@ -10,13 +13,16 @@
 #include <atomic>
 #include <cstdint>
 
-#define SENTINEL_CLIENT_STATS(X)                                                                          \
-  X(requests)                                                                                             \
-  X(errors)                                                                                               \
-  X(timeouts)                                                                                             \
-  X(retries)                                                                                              \
-  X(redirects) X(connections_opened) X(connections_reused) X(tls_handshakes) X(tls_resumed) X(bytes_sent) \
-      X(bytes_received) X(open_connections) X(idle_connections)
+#define SENTINEL_TRANSPORT_STATS(X) \
+  X(connections_opened)             \
+  X(tls_handshakes)                 \
+  X(tls_resumed)                    \
+  X(bytes_sent)                     \
+  X(bytes_received)
+
+// Members of a counters struct, and the statements that copy them into a client_stats `s`.
+#define SENTINEL_COUNTER_MEMBER(name) ::sentinel::detail::counter name;
+#define SENTINEL_COUNTER_READ(name) s.name = name.get();
 
 namespace sentinel::detail {
 
@@ -33,18 +39,10 @@ class counter {
   std::atomic<std::uint64_t> v_{0};
 };
 
-struct client_counters {
-#define SENTINEL_COUNTER_MEMBER(name) counter name;
-  SENTINEL_CLIENT_STATS(SENTINEL_COUNTER_MEMBER)
-#undef SENTINEL_COUNTER_MEMBER
-
-  client_stats snapshot() const noexcept {
-    client_stats s;
-#define SENTINEL_COUNTER_READ(name) s.name = name.get();
-    SENTINEL_CLIENT_STATS(SENTINEL_COUNTER_READ)
-#undef SENTINEL_COUNTER_READ
-    return s;
-  }
+/// What the transport counts (and the protocols above it, for bytes on a stream).
+struct transport_counters {
+  SENTINEL_TRANSPORT_STATS(SENTINEL_COUNTER_MEMBER)
+  void read_into(client_stats& s) const noexcept { SENTINEL_TRANSPORT_STATS(SENTINEL_COUNTER_READ) }
 };
 
 }  // namespace sentinel::detail
