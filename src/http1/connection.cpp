@@ -200,15 +200,10 @@ asio::awaitable<bool> connection::after_write_error() {
   // before the reset or the EOF): read without waiting. Over TLS read_until_answered() took what came
   // while the write was in flight, and a broken connection answers a read at once, with its last bytes
   // or its error. Nothing there means the write's error stands.
-  const bool readiness = stream_.reads_by_readiness();
   for (;;) {
     response_reader::chunk c;
-    std::error_code ec;
-    if (readiness)
-      ec = reader_.fill_now(*ctx_, stream_, c);
-    else
-      ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
-    if (readiness && ec && !is_end_of_stream(ec)) co_return false;  // would_block, a reset before any answer
+    const std::error_code ec = co_await reader_.fill_after_peer_gone(stream_, deadlines_, *ctx_, life(), c);
+    if (ec == asio::error::would_block) co_return false;  // nothing there: the write's error stands
     std::size_t consumed = 0;
     if (c.size > 0 && process(c, consumed, *res_)) co_return false;
     if (parser_.done()) co_return (responded_ = true);

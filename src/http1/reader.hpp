@@ -1,15 +1,10 @@
-// sentinel: reading a response's bytes for the parser, the way the connection's stream wants.
-//
-// Readiness streams (TCP, memory) own no read buffer while they wait: they wait for readability, then
-// read (non-blocking) into the client's one shared buffer, which the parser works on in place; only the
-// bytes of an unfinished token (half a head, half a chunk-size line) are kept per connection, in
-// `spill_`. That is what keeps 10,000 busy connections cheap (docs/architecture.md, "Memory"). The shared
-// buffer is the reader's only until it suspends: fill() returns bytes that must be parsed before the
-// next co_await. TLS reads into a buffer of the connection's own, since OpenSSL buffers internally.
+// sentinel: reading a response's bytes for the parser: the transport's inbound bytes (transport/inbound.hpp)
+// under HTTP/1's deadlines (the Expect: 100-continue wait, the idle read from the first byte on).
 #pragma once
 
 #include "transport/context.hpp"
 #include "transport/deadlines.hpp"
+#include "transport/inbound.hpp"
 #include "transport/stream.hpp"
 
 #include <asio/awaitable.hpp>
@@ -40,38 +35,31 @@ inline bool continue_expired(const deadline_set& d) noexcept {
 
 class response_reader {
  public:
-  /// Bytes to parse: the kept rest of the previous fill followed by what was just read.
-  struct chunk {
-    char* data = nullptr;
-    std::size_t size = 0;
-  };
+  using chunk = inbound::chunk;
 
-  /// A new message: nothing kept, nothing counted; with `wait_first` the first fill() waits for
-  /// readability before trying to read (right after a request, a read would only say EAGAIN).
+  /// A new message: nothing kept, nothing counted; with `wait_first` the first fill() waits before
+  /// trying to read (right after a request, a read would only say EAGAIN).
   void start(bool wait_first) noexcept {
-    release();
-    bytes_ = 0;
+    in_.start();
     wait_first_ = wait_first;
   }
   /// The next fill() reads at once (the stream is known to be readable).
   void start_reading() noexcept { wait_first_ = false; }
   /// Reads more. Errors: eof (with what is left in `c`), a passed deadline (its own code), the stream's
-  /// error, operation_aborted. When the Expect: 100-continue wait ends it returns what it has (maybe
-  /// nothing) without error, so the body can go.
+  /// error, operation_aborted (with what is kept in `c`). When the Expect: 100-continue wait ends it
+  /// returns what it has (maybe nothing) without error, so the body can go.
   asio::awaitable<std::error_code> fill(stream& s, deadline_set& d, connection_context& ctx,
                                         const std::weak_ptr<void>& life, chunk& c);
-  /// Like fill() on a readiness stream, but never waits: would_block when nothing is there (what is
-  /// kept stays kept).
-  std::error_code fill_now(connection_context& ctx, stream& s, chunk& c);
+  /// What the peer sent before a write failed because it went away: what is there now, or over a stream
+  /// whose wait is a read (TLS) one fill(), which then completes at once. would_block: nothing there.
+  asio::awaitable<std::error_code> fill_after_peer_gone(stream& s, deadline_set& d, connection_context& ctx,
+                                                        const std::weak_ptr<void>& life, chunk& c);
   /// Keeps `c`'s bytes from `consumed` on for the next fill().
-  void keep(const stream& s, const chunk& c, std::size_t consumed);
+  void keep(const stream& s, const chunk& c, std::size_t consumed) { in_.keep(s, c, consumed); }
   /// Drops what is kept (the message is done).
-  void release() noexcept {
-    spill_.clear();
-    own_len_ = 0;
-  }
+  void release() noexcept { in_.release(); }
   /// Bytes read for this message.
-  std::size_t bytes() const noexcept { return bytes_; }
+  std::size_t bytes() const noexcept { return in_.bytes(); }
   /// The idle read timeout of this exchange (zero: off); it runs from the first response byte on.
   void set_idle_timeout(deadline_set& d, clock::duration t) noexcept {
     idle_timeout_ = t;
@@ -79,14 +67,9 @@ class response_reader {
   }
 
  private:
-  asio::awaitable<std::error_code> fill_tls(stream& s, deadline_set& d, connection_context& ctx,
-                                            const std::weak_ptr<void>& life, chunk& c);
   void note_read(deadline_set& d, const std::weak_ptr<void>& life) noexcept;
 
-  std::string spill_;            // readiness streams: unconsumed bytes between reads (a partial token)
-  std::unique_ptr<char[]> own_;  // TLS: this connection's read buffer
-  std::size_t own_cap_ = 0, own_len_ = 0;
-  std::size_t bytes_ = 0;
+  inbound in_;
   clock::duration idle_timeout_{};
   bool wait_first_ = false;
 };
