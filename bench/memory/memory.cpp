@@ -487,7 +487,7 @@ int main(int argc, char** argv) {
   const std::vector<size_row> sizes{
       {"sentinel::detail::connection", sizeof(sentinel::detail::connection)},
       {"  http1::response_parser", sizeof(sentinel::http1::response_parser)},
-      {"  detail::stream (tcp socket + tls ptr + memory end)", sizeof(sentinel::detail::stream)},
+      {"  detail::stream (tcp socket + tls ptr + device ptr)", sizeof(sentinel::detail::stream)},
       {"  detail::deadline_set (timer + deadlines)", sizeof(sentinel::detail::deadline_set)},
       {"  detail::response_reader", sizeof(sentinel::detail::response_reader)},
       {"  asio::steady_timer", sizeof(asio::steady_timer)},
