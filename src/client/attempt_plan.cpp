@@ -33,9 +33,9 @@ void plan_exchange(const client_options& opts, const request& req, clock::time_p
   const auto& ro = req.options();
   const auto& to = opts.timeouts;
   auto& params = plan.params;
-  params.kind = req.method() == "HEAD"      ? http1::request_kind::head
-                : req.method() == "CONNECT" ? http1::request_kind::connect
-                                            : http1::request_kind::normal;
+  params.kind = req.method() == "HEAD"      ? method_kind::head
+                : req.method() == "CONNECT" ? method_kind::connect
+                                            : method_kind::normal;
   params.total_deadline = total_deadline;
   params.response_head_timeout = ro.response_head_timeout.value_or(to.response_head);
   params.idle_read_timeout = ro.idle_read_timeout.value_or(to.idle_read);
@@ -50,7 +50,7 @@ void plan_exchange(const client_options& opts, const request& req, clock::time_p
                    (req.is_idempotent() || ro.retryable || req.headers().contains("Idempotency-Key")) &&
                    req.body_replayable();
   plan.extras.user_agent = opts.user_agent;
-  plan.decompress = ro.decompress.value_or(opts.decompress) && params.kind == http1::request_kind::normal;
+  plan.decompress = ro.decompress.value_or(opts.decompress) && params.kind == method_kind::normal;
   if (plan.decompress) plan.extras.accept_encoding = supported_accept_encoding();
 }
 
@@ -65,7 +65,7 @@ void plan_body(const client_options& opts, const request& req, attempt_plan& pla
     body.length = req.body_source_length();
     body.chunked = !body.length;
     plan.extras.body_length = body.length;
-    plan.extras.chunked = body.chunked;
+    plan.extras.length_unknown = body.chunked;
   }
 }
 
@@ -91,7 +91,7 @@ std::error_code make_plan(const client_options& opts, const proxy_config& proxie
     plan.proxied_key = req.url().origin() + " via " + proxy->key;
   } else {
     plan.proxied_key = proxy->key;
-    plan.extras.absolute_form = true;
+    plan.extras.forward_proxy = true;
     plan.extras.proxy_authorization = proxy->authorization;
   }
   plan.origin = plan.proxied_key;

@@ -5,9 +5,8 @@
 #pragma once
 
 #include "client/proxy.hpp"
-#include "http1/exchange_types.hpp"
+#include "session/exchange.hpp"
 #include "transport/connect.hpp"
-#include "wire/http1/serializer.hpp"
 
 #include <sentinel/options.hpp>
 #include <sentinel/request.hpp>
@@ -21,7 +20,7 @@ namespace sentinel::detail {
 
 struct attempt_plan {
   exchange_params params;
-  http1::head_extras extras;
+  request_extras extras;
   outgoing_body body;
   clock::duration connect_timeout{};
   clock::time_point acquire_deadline = clock::time_point::max();

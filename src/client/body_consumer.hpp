@@ -5,7 +5,7 @@
 // decoder or the connection's bookkeeping.
 #pragma once
 
-#include "http1/exchange_types.hpp"
+#include "session/exchange.hpp"
 #include "wire/decoder.hpp"
 
 #include <sentinel/options.hpp>

@@ -13,13 +13,6 @@
 namespace sentinel::detail {
 namespace {
 
-// Errors that mean "the server closed or reset a connection we believed alive". Only these, on a reused
-// connection, before any response byte, make a request eligible for the silent retry.
-bool is_stale_error(const std::error_code& ec) noexcept {
-  return ec == error::empty_reply || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted || ec == asio::error::eof;
-}
-
 // Counts an exchange in flight for as long as it runs, on every path (an idle client that does not own
 // its executor stops its timers when the count drops to zero, so the user's run() can return).
 class active_exchange {
@@ -150,10 +143,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
         co_return o;
       }
     }
-    auto& head = conn->write_buffer();
-    head.clear();
-    const http1::request_head rh{req.method(), req.url(), req.headers(), req.body().size()};
-    if ((o.ec = http1::serialize_head(rh, plan.extras, head)))
+    if ((o.ec = conn->prepare({req.method(), req.url(), req.headers(), req.body().size(), plan.extras})))
       co_return o;  // nothing sent: conn stays usable
     if (conn.reused()) {
       counters.connections_reused.add();
@@ -177,7 +167,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       co_return o;
     }
     co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
-    const exchange_outcome r = co_await conn->exchange(head, plan.body, plan.params, o.res);
+    const exchange_outcome r = co_await conn->exchange(plan.body, plan.params, o.res);
     const bool reused = conn.reused();
     const tcp::endpoint peer = conn->peer();
     conn.give_back();
@@ -195,10 +185,10 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       o.res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
       co_return o;
     }
-    // A reused connection that died before a single response byte: the server most likely closed it
-    // while it sat idle, and never saw the request. Retry once on a fresh connection, and only when
-    // sending the request twice is harmless. A fresh connection's failure is real: never retried.
-    if (attempt == 0 && reused && r.bytes_received == 0 && plan.may_retry && is_stale_error(r.ec)) {
+    // The session proves the server never saw the request (HTTP/1: a reused connection that died before
+    // a single response byte, most likely closed by the server while it sat idle). Retry once on a fresh
+    // connection, and only when sending the request twice is harmless.
+    if (attempt == 0 && r.not_processed && plan.may_retry) {
       ++info.retries;
       counters.retries.add();
       allow_idle = false;

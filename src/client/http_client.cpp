@@ -3,6 +3,7 @@
 #include <sentinel/http_client.hpp>
 
 #include "client/client_core.hpp"
+#include "protocols/sessions.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -17,10 +18,7 @@ client_core::client_core(asio::any_io_executor executor, client_options options)
       // large bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).
       conns(std::make_shared<connection_context>(ex, opts.tls, opts.limits.max_head_bytes + 64 * 1024)),
       proxies(opts.proxy),
-      pool(conns, opts.pool,
-           http1::parser_limits{opts.limits.max_head_bytes, opts.limits.max_header_count,
-                                opts.limits.max_body_bytes, opts.limits.max_chunk_line_bytes,
-                                opts.limits.max_header_line_bytes}) {}
+      pool(conns, opts.pool, make_session_factory(conns, opts.limits)) {}
 
 client_core::~client_core() {
   pool.shutdown();

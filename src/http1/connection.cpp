@@ -5,6 +5,7 @@
 #include "http1/upload.hpp"
 
 #include "transport/cancel.hpp"
+#include "wire/http1/serializer.hpp"
 
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -18,11 +19,30 @@ namespace {
 
 constexpr std::array<std::string_view, 1> http1_alpn{"http/1.1"};
 
+// Errors that mean "the server closed or reset a connection we believed alive". Only these, on a reused
+// connection, before any response byte, prove the request was not processed (the silent retry).
+bool is_stale_error(const std::error_code& ec) noexcept {
+  return ec == error::empty_reply || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == asio::error::eof;
+}
+
+http1::request_kind kind_of(method_kind k) noexcept {
+  switch (k) {
+    case method_kind::head:
+      return http1::request_kind::head;
+    case method_kind::connect:
+      return http1::request_kind::connect;
+    case method_kind::normal:
+      break;
+  }
+  return http1::request_kind::normal;
+}
+
 }  // namespace
 
 connection::connection(std::shared_ptr<connection_context> ctx, std::string origin,
                        const http1::parser_limits& limits)
-    : ctx_(std::move(ctx)), origin_(std::move(origin)), stream_(ctx_->ex), deadlines_(ctx_->ex, stream_) {
+    : session(std::move(origin)), ctx_(std::move(ctx)), stream_(ctx_->ex), deadlines_(ctx_->ex, stream_) {
   parser_.set_limits(limits);
 }
 
@@ -35,7 +55,7 @@ asio::awaitable<std::error_code> connection::open(const route& r, clock::duratio
   deadlines_.set_total(total_deadline);
   connect_params p;
   p.connect_timeout = connect_timeout;
-  p.session_key = origin_;
+  p.session_key = origin();
   p.alpn = http1_alpn;
   p.tunnel = &open_tunnel;
   const std::error_code ec = co_await connect(*ctx_, r, p, stream_, deadlines_, life(), report);
@@ -46,8 +66,24 @@ asio::awaitable<std::error_code> connection::open(const route& r, clock::duratio
 
 // ---- exchange -----------------------------------------------------------------------------------------
 
-asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, const outgoing_body& body,
+std::error_code connection::prepare(const exchange_request& req) {
+  const request_extras& x = req.extras;
+  http1::head_extras extras;
+  extras.user_agent = x.user_agent;
+  extras.accept_encoding = x.accept_encoding;
+  extras.absolute_form = x.forward_proxy;
+  extras.proxy_authorization = x.proxy_authorization;
+  extras.body_length = x.body_length;
+  extras.chunked = x.length_unknown;
+  extras.expect_continue = x.expect_continue;
+  wbuf_.clear();
+  return http1::serialize_head({req.method, req.target, req.fields, req.body_size}, extras, wbuf_);
+}
+
+asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body,
                                                        const exchange_params& params, response& res) {
+  const std::string_view head = wbuf_;
+  const bool reused = exchanges_++ > 0;
   exchange_outcome out;
   reusable_ = false;  // until a complete, reusable response proves otherwise
   continue_received_ = false;
@@ -61,7 +97,7 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, co
   auto limits = parser_.limits();
   limits.max_body_bytes = params.max_body_bytes;
   parser_.set_limits(limits);
-  parser_.reset(params.kind);
+  parser_.reset(kind_of(params.kind));
   consumer_ = params.consumer;
   res_ = &res;
   early_ec_.clear();
@@ -82,6 +118,9 @@ asio::awaitable<exchange_outcome> connection::exchange(std::string_view head, co
   }
   out.bytes_received = reader_.bytes();
   res.info().bytes_received = reader_.bytes();
+  // A reused connection that died before a single response byte: the server most likely closed it while
+  // it sat idle, and never saw the request. A fresh connection's failure is real.
+  out.not_processed = reused && out.bytes_received == 0 && is_stale_error(out.ec);
   reader_.release();
   if (out.ec) reusable_ = false;
   deadlines_.clear();
@@ -288,7 +327,7 @@ void connection::close(bool graceful) noexcept {
   // TLS: send close_notify so the server can tell a clean close from a truncation, but never wait for
   // the peer's reply longer than a second. Both handlers hold the connection until they ran.
   try {
-    auto self = shared_from_this();
+    auto self = std::static_pointer_cast<connection>(shared_from_this());
     deadlines_.lend(std::chrono::seconds(1), [self](std::error_code ec) {
       if (!ec) self->stream_.close();
     });

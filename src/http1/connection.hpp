@@ -9,9 +9,10 @@
 // then never reused. TLS streams do not watch yet: they read the response after the request.
 #pragma once
 
-#include "http1/exchange_types.hpp"
 #include "http1/reader.hpp"
 #include "http1/upload.hpp"
+#include "session/exchange.hpp"
+#include "session/session.hpp"
 #include "transport/connect.hpp"
 #include "transport/context.hpp"
 #include "transport/deadlines.hpp"
@@ -28,44 +29,37 @@
 
 namespace sentinel::detail {
 
-class connection final : public std::enable_shared_from_this<connection>, private response_watch {
+class connection final : public session, private response_watch {
  public:
   connection(std::shared_ptr<connection_context> ctx, std::string origin, const http1::parser_limits& limits);
-  ~connection();
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
+  ~connection() override;
 
-  /// Opens the stream along `r` (transport::connect): each address within `connect_timeout`, then the
-  /// tunnel and TLS in what is left of it; ALPN offers http/1.1. On failure `report` says where.
-  asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
-                                        clock::time_point total_deadline, connect_report& report);
-
-  /// Writes `head` + `body` and reads one complete response into `res` (head fields, body, trailers).
-  /// On any error the connection is left non-reusable.
-  asio::awaitable<exchange_outcome> exchange(std::string_view head, const outgoing_body& body,
-                                             const exchange_params& params, response& res);
-
+  // session: one exchange at a time.
+  std::size_t capacity() const noexcept override { return 1; }
+  std::size_t active() const noexcept override { return res_ != nullptr ? 1 : 0; }
   /// True when another request may be sent: the last response was complete, framed, and allowed it.
-  bool reusable() const noexcept { return reusable_ && stream_.is_open(); }
+  bool reusable() const noexcept override { return reusable_ && stream_.is_open(); }
   /// Cheap liveness probe for an idle connection: false when the peer has closed it (readable EOF),
   /// reset it, or sent unsolicited bytes.
-  bool idle_check() noexcept { return reusable() && stream_.idle_check(); }
+  bool idle_check() noexcept override { return reusable() && stream_.idle_check(); }
+
+  /// Opens the stream along `r` (transport::connect); ALPN offers http/1.1.
+  asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
+                                        clock::time_point total_deadline, connect_report& report) override;
+  /// Serializes the request head into the write buffer (http1::serialize_head: refuses CR, LF and NUL).
+  std::error_code prepare(const exchange_request& req) override;
+  /// Writes the prepared head + `body` and reads one complete response into `res` (head fields, body,
+  /// trailers). On any error the connection is left non-reusable.
+  asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
+                                             response& res) override;
+  tcp::endpoint peer() const noexcept override { return peer_; }
 
   /// Closes now. A TLS connection first tries to send close_notify (bounded, in the background).
-  void close(bool graceful = true) noexcept;
+  void close(bool graceful = true) noexcept override;
   /// Cancels pending I/O (the exchange fails with operation_aborted) without closing.
-  void cancel() noexcept { stream_.cancel(); }
+  void cancel() noexcept override { stream_.cancel(); }
   /// Cancels the deadline timer if it is pending, so an idle client leaves no work on its executor.
-  void stop_timer() noexcept { deadlines_.stop(); }
-
-  const std::string& origin() const noexcept { return origin_; }
-  /// The address connected to (unset over a test connector).
-  const tcp::endpoint& peer() const noexcept { return peer_; }
-  /// The serialized request head; reused across exchanges.
-  std::string& write_buffer() noexcept { return wbuf_; }
-
-  // Pool bookkeeping (owned by connection_pool).
-  clock::time_point idle_since{};
+  void stop_timer() noexcept override { deadlines_.stop(); }
 
  private:
   asio::awaitable<std::error_code> send_request(std::string_view head, const outgoing_body& body,
@@ -85,7 +79,6 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   std::weak_ptr<void> life() noexcept { return weak_from_this(); }
 
   std::shared_ptr<connection_context> ctx_;
-  std::string origin_;
   tcp::endpoint peer_;
   stream stream_;
   deadline_set deadlines_;
@@ -97,6 +90,7 @@ class connection final : public std::enable_shared_from_this<connection>, privat
   std::error_code early_ec_;               // reading the response while writing failed
   bool reusable_ = false;
   bool continue_received_ = false;  // a 100 Continue arrived
+  std::size_t exchanges_ = 0;       // exchanges begun on this connection
 };
 
 }  // namespace sentinel::detail

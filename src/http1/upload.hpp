@@ -2,7 +2,7 @@
 // bodies in blocks, framed as chunks when their length is unknown.
 #pragma once
 
-#include "http1/exchange_types.hpp"
+#include "session/exchange.hpp"
 #include "transport/counters.hpp"
 #include "transport/deadlines.hpp"
 #include "transport/outbound.hpp"

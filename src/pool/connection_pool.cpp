@@ -15,13 +15,13 @@ struct connection_pool::waiter {
   bool allow_idle = true;
   bool done = false;  // set together with conn (or ec) before the timer is cancelled
   bool reused = false;
-  std::shared_ptr<connection> conn;
+  std::shared_ptr<session> conn;
   std::error_code ec;
 };
 
 connection_pool::connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts,
-                                 const http1::parser_limits& limits)
-    : ctx_(std::move(ctx)), opts_(opts), limits_(limits), sweeper_(ctx_->ex) {
+                                 session_factory make)
+    : ctx_(std::move(ctx)), opts_(opts), make_(std::move(make)), sweeper_(ctx_->ex) {
   if (opts_.max_per_origin == 0) opts_.max_per_origin = 1;
   if (opts_.max_idle_per_origin == 0) opts_.max_idle_per_origin = opts_.max_per_origin;
 }
@@ -41,15 +41,14 @@ bool connection_pool::can_open(const origin_state& o) const noexcept {
   return o.open < opts_.max_per_origin && (opts_.max_total == 0 || total_open_ < opts_.max_total);
 }
 
-std::shared_ptr<connection> connection_pool::make_connection(const std::string& origin, origin_state& o) {
+std::shared_ptr<session> connection_pool::make_connection(const std::string& origin, origin_state& o) {
   // The deleter takes the connection out of `live_` wherever its last owner drops it (a background TLS
   // close may outlive this pool: the registry is then gone, and the weak pointer says so).
-  std::shared_ptr<connection> c(
-      new connection(ctx_, origin, limits_),
-      [registry = std::weak_ptr<std::unordered_set<connection*>>(live_)](connection* p) {
-        if (auto r = registry.lock()) r->erase(p);
-        delete p;
-      });
+  std::shared_ptr<session> c(make_(origin).release(),
+                             [registry = std::weak_ptr<std::unordered_set<session*>>(live_)](session* p) {
+                               if (auto r = registry.lock()) r->erase(p);
+                               delete p;
+                             });
   live_->insert(c.get());
   ++o.open;
   ++total_open_;
@@ -69,7 +68,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
   if (allow_idle) {
     const auto now = clock::now();
     while (!o.idle.empty()) {
-      std::shared_ptr<connection> c = std::move(o.idle.back());
+      std::shared_ptr<session> c = std::move(o.idle.back());
       o.idle.pop_back();
       --total_idle_;
       counters_.idle_connections.set(total_idle_);
@@ -124,7 +123,7 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   co_return ec ? ec : make_error_code(timeout_error);
 }
 
-void connection_pool::release(std::shared_ptr<connection> c) noexcept {
+void connection_pool::release(std::shared_ptr<session> c) noexcept {
   auto it = origins_.find(c->origin());
   if (it == origins_.end()) {  // not ours (cannot happen): just close it
     c->close(false);
@@ -247,7 +246,7 @@ void connection_pool::quiesce() noexcept {
     sweeper_running_ = false;
     sweeper_.cancel();
   }
-  for (connection* c : *live_)
+  for (session* c : *live_)
     c->stop_timer();
 }
 
@@ -277,7 +276,7 @@ void connection_pool::shutdown() noexcept {
   total_waiters_.clear();
   total_idle_ = 0;
   // In-use connections: cancel their I/O; their exchanges fail and release() closes them.
-  for (connection* c : *live_)
+  for (session* c : *live_)
     c->cancel();
   counters_.idle_connections.set(0);
   counters_.open_connections.set(total_open_);

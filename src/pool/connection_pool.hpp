@@ -7,7 +7,7 @@
 // See docs/pool.md.
 #pragma once
 
-#include "http1/connection.hpp"
+#include "session/session.hpp"
 #include "transport/context.hpp"
 #include "transport/counters.hpp"
 
@@ -37,9 +37,9 @@ struct pool_counters {
 
 class connection_pool {
  public:
-  /// `limits`: what each new connection's parser allows.
+  /// `make`: makes each new connection's session (protocols/sessions.hpp).
   connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts,
-                  const http1::parser_limits& limits);
+                  session_factory make);
   ~connection_pool();
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
@@ -57,7 +57,7 @@ class connection_pool {
   class lease {
    public:
     lease() = default;
-    lease(connection_pool& pool, std::shared_ptr<connection> c, bool reused) noexcept
+    lease(connection_pool& pool, std::shared_ptr<session> c, bool reused) noexcept
         : pool_(&pool), conn_(std::move(c)), reused_(reused) {}
     lease(lease&& o) noexcept
         : pool_(std::exchange(o.pool_, nullptr)), conn_(std::move(o.conn_)), reused_(o.reused_) {}
@@ -72,8 +72,8 @@ class connection_pool {
     }
     ~lease() { give_back(); }
 
-    connection* operator->() const noexcept { return conn_.get(); }
-    connection& operator*() const noexcept { return *conn_; }
+    session* operator->() const noexcept { return conn_.get(); }
+    session& operator*() const noexcept { return *conn_; }
     explicit operator bool() const noexcept { return conn_ != nullptr; }
     bool reused() const noexcept { return reused_; }
     /// Back to the pool now (kept idle, handed to a waiter, or closed).
@@ -83,7 +83,7 @@ class connection_pool {
 
    private:
     connection_pool* pool_ = nullptr;
-    std::shared_ptr<connection> conn_;
+    std::shared_ptr<session> conn_;
     bool reused_ = false;
   };
 
@@ -98,7 +98,7 @@ class connection_pool {
   bool try_acquire(std::string_view origin, bool allow_idle, lease& out);
 
   /// Gives back a leased connection: kept idle (or handed to a waiter) when reusable, closed otherwise.
-  void release(std::shared_ptr<connection> c) noexcept;
+  void release(std::shared_ptr<session> c) noexcept;
 
   /// Closes idle connections, cancels in-use ones (their exchanges fail with operation_aborted) and
   /// fails every waiter with pool_stopped. Later acquire() calls fail with pool_stopped.
@@ -116,9 +116,9 @@ class connection_pool {
  private:
   struct waiter;
   struct origin_state {
-    std::vector<std::shared_ptr<connection>> idle;  // back = most recently used
-    std::size_t open = 0;                           // idle + in use + being opened
-    std::deque<std::shared_ptr<waiter>> waiters;    // FIFO
+    std::vector<std::shared_ptr<session>> idle;   // back = most recently used
+    std::size_t open = 0;                         // idle + in use + being opened
+    std::deque<std::shared_ptr<waiter>> waiters;  // FIFO
   };
 
   struct key_hash {
@@ -127,7 +127,7 @@ class connection_pool {
   };
   origin_state& state_of(std::string_view origin);
   bool can_open(const origin_state& o) const noexcept;
-  std::shared_ptr<connection> make_connection(const std::string& origin, origin_state& o);
+  std::shared_ptr<session> make_connection(const std::string& origin, origin_state& o);
   void slot_freed(origin_state& o) noexcept;           // a connection closed: let a waiter open one
   void hand_new(waiter& w, origin_state& o) noexcept;  // a new connection (or the error) for `w`
   bool close_one_idle_elsewhere(const origin_state& except) noexcept;
@@ -137,13 +137,12 @@ class connection_pool {
   std::shared_ptr<connection_context> ctx_;
   pool_counters counters_;
   connection_pool_options opts_;
-  http1::parser_limits limits_;
+  session_factory make_;
   std::unordered_map<std::string, origin_state, key_hash, std::equal_to<>> origins_;
   std::deque<std::shared_ptr<waiter>> total_waiters_;  // blocked by max_total, not by their origin
   // Every connection this pool made and that still exists (idle, in use, or closing in the background):
   // shutdown() cancels them and quiesce() stops their timers. A connection leaves it in its deleter.
-  std::shared_ptr<std::unordered_set<connection*>> live_ =
-      std::make_shared<std::unordered_set<connection*>>();
+  std::shared_ptr<std::unordered_set<session*>> live_ = std::make_shared<std::unordered_set<session*>>();
   std::size_t total_open_ = 0, total_idle_ = 0;
   asio::steady_timer sweeper_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);  // the sweeper's handler checks it

@@ -1,11 +1,12 @@
-// sentinel: what an HTTP/1 exchange is given and what it reports: the response consumer, the exchange
-// parameters, the outgoing body, and the outcome the retry rule reads.
+// sentinel: what an exchange on a session is given and what it reports, in no protocol's terms: the
+// request's head and the fields the client adds, the response consumer, the exchange parameters, the
+// outgoing body, and the outcome the retry rule reads. Each protocol maps these to its own wire form.
 #pragma once
 
-#include "wire/http1/parser.hpp"
-
+#include <sentinel/headers.hpp>
 #include <sentinel/request.hpp>
 #include <sentinel/response.hpp>
+#include <sentinel/url.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -32,10 +33,37 @@ class response_consumer {
   ~response_consumer() = default;
 };
 
-/// What the client asks of one exchange on a connection.
+/// What a request method means for the response: HEAD's has no body; CONNECT's 2xx opens a tunnel.
+enum class method_kind { normal, head, connect };
+
+/// What the client adds to a request's head, beyond its method, target and fields.
+struct request_extras {
+  std::string_view user_agent;           // added unless the request has User-Agent; empty: none
+  std::string_view accept_encoding;      // added unless the request has Accept-Encoding; empty: none
+  bool forward_proxy = false;            // sent to an HTTP forward proxy (the target in absolute form)
+  std::string_view proxy_authorization;  // added as Proxy-Authorization when not empty
+  /// The body is not the request's in-memory one: it has this many bytes (a file, a source of known
+  /// length).
+  std::optional<std::uint64_t> body_length;
+  /// The body's length is unknown until it ends (a source without one).
+  bool length_unknown = false;
+  /// Ask for 100 Continue before the body.
+  bool expect_continue = false;
+};
+
+/// A request's head as a session gets it. Views: the request they come from outlives the exchange.
+struct exchange_request {
+  std::string_view method;
+  const url& target;
+  const headers& fields;
+  std::uint64_t body_size = 0;  // the in-memory body's size (extras.body_length wins when set)
+  const request_extras& extras;
+};
+
+/// What the client asks of one exchange on a session.
 struct exchange_params {
   response_consumer* consumer = nullptr;  // required
-  http1::request_kind kind = http1::request_kind::normal;
+  method_kind kind = method_kind::normal;
   clock::time_point total_deadline = clock::time_point::max();
   clock::duration response_head_timeout{};  // zero: off
   clock::duration idle_read_timeout{};      // zero: off
@@ -62,6 +90,9 @@ struct exchange_outcome {
   std::size_t bytes_received = 0;  // response bytes read (0: the peer never answered)
   bool request_written = false;    // the whole request went out
   bool failed_sending = false;     // the error came from writing the request (else from reading)
+  /// The protocol proves the server did not process the request, so sending it again is safe for a
+  /// method that may be retried (HTTP/1: a reused connection that failed before any response byte).
+  bool not_processed = false;
 };
 
 }  // namespace sentinel::detail
