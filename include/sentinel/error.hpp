@@ -74,6 +74,9 @@ enum class error {
   /// trailer block exceeds `limits.max_header_line_bytes`, its line end included. (A limit; appended here
   /// so that no existing value moves.)
   header_line_too_long,
+  /// The server chose an application protocol (ALPN) that the client did not offer. (TLS; appended here so
+  /// that no existing value moves.)
+  alpn_mismatch,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

@@ -75,6 +75,14 @@ asio::awaitable<std::error_code> handshake(connection_context& ctx, const url& u
   co_return std::error_code{};
 }
 
+// The protocol the server chose must be one we offered (OpenSSL checks this itself for TLS; a device
+// reports its own). None chosen is fine: the caller's default protocol applies.
+std::error_code check_alpn(const stream& s, const connect_params& p) noexcept {
+  const std::string_view chosen = s.alpn_protocol();
+  if (chosen.empty() || std::find(p.alpn.begin(), p.alpn.end(), chosen) != p.alpn.end()) return {};
+  return make_error_code(error::alpn_mismatch);
+}
+
 }  // namespace
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -114,6 +122,10 @@ asio::awaitable<std::error_code> connect(connection_context& ctx, const route& r
         report.endpoint = r.tunnel ? r.target->host_port() : endpoint_text(report.peer);
       }
     }
+  }
+  if (!ec && (ec = check_alpn(s, p))) {
+    report.failed = phase::tls;
+    report.endpoint = r.target->host_port();
   }
   d.end_phase();
   if (ec) {

@@ -56,7 +56,9 @@ std::string endpoint_text(const tcp::endpoint& ep);
 /// Opens `s` along `r`. `d` carries the caller's total deadline in and gets the connect phase; `life`
 /// owns the caller (for the deadline timer). On failure `s` is closed and the error says why:
 /// resolve_timeout / connect_timeout / request_timeout, the resolver's or the socket's error,
-/// proxy_error, a certificate_* or tls error, operation_aborted when cancelled; `report` says where.
+/// proxy_error, a certificate_* or tls error, alpn_mismatch when the server chose a protocol not in
+/// `p.alpn`, operation_aborted when cancelled; `report` says where. The stream's alpn_protocol() then
+/// says which protocol to speak (empty: the server chose none).
 asio::awaitable<std::error_code> connect(connection_context& ctx, const route& r, const connect_params& p,
                                          stream& s, deadline_set& d, std::weak_ptr<void> life,
                                          connect_report& report);

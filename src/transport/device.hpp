@@ -101,6 +101,8 @@ class stream_device {
   /// Addresses, when the device has any (an unset endpoint otherwise).
   virtual asio::ip::tcp::endpoint remote_endpoint() const noexcept { return {}; }
   virtual asio::ip::tcp::endpoint local_endpoint() const noexcept { return {}; }
+  /// The application protocol the device says was negotiated (a test scripts ALPN this way), or empty.
+  virtual std::string_view alpn_protocol() const noexcept { return {}; }
 };
 
 }  // namespace sentinel::detail

@@ -32,6 +32,7 @@ tcp::endpoint stream::local_endpoint() const noexcept {
 }
 
 std::string_view stream::alpn_protocol() const noexcept {
+  if (kind_ == kind::device) return dev_->alpn_protocol();
   if (!tls_) return {};
   const unsigned char* p = nullptr;
   unsigned int n = 0;

@@ -95,7 +95,7 @@ class stream {
   tcp::endpoint remote_endpoint() const noexcept;
   tcp::endpoint local_endpoint() const noexcept;
   /// The application protocol the TLS handshake settled on ("h2", "http/1.1"), or empty: none asked
-  /// for, none chosen, or no TLS.
+  /// for, none chosen, or no TLS (a device may script one).
   std::string_view alpn_protocol() const noexcept;
 
   // --- reading and writing (TCP and devices) -------------------------------------------------------------

@@ -66,9 +66,10 @@ constexpr error_info error_table[] = {
     {"internal", "internal error in sentinel (a bug)"},
     {"callback_threw", "a callback of the request (on_head, on_body or a body source) threw an exception"},
     {"header_line_too_long", "a line of the response head or trailers exceeds limits.max_header_line_bytes"},
+    {"alpn_mismatch", "the server chose an application protocol (ALPN) that was not offered"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::header_line_too_long) == error_count - 1,
+static_assert(static_cast<int>(error::alpn_mismatch) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -117,6 +118,7 @@ int condition_of(error e) noexcept {
     case error::certificate_self_signed:
     case error::certificate_host_mismatch:
     case error::certificate_invalid:
+    case error::alpn_mismatch:
       return static_cast<int>(condition::tls);
     case error::proxy_error:
     case error::internal:

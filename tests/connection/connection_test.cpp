@@ -281,3 +281,39 @@ TEST_CASE("an early answer while the body is blocked: returned, the upload stopp
     }
   }
 }
+
+TEST_CASE("negotiation: the protocol the server chose is read, and one never offered is a typed error",
+          "[connection][alpn]") {
+  // http/1.1 (offered) and none at all (plain TCP, or a server without ALPN) both mean HTTP/1.1.
+  for (const char* chosen : {"http/1.1", ""}) {
+    INFO("server chose \"" << chosen << '"');
+    asio::io_context ctx;
+    http_client client(ctx);
+    memory_server server;
+    server.scripts.push_back(answer_all());
+    server.alpn = chosen;
+    server.attach(client);
+    run_until(ctx, [&]() -> asio::awaitable<void> {
+      auto [ec, res] = co_await client.async_send(request("GET", "http://mem.test/a"), use_tuple);
+      CHECK_FALSE(ec);
+      CHECK(res.body() == "hello");
+    }());
+  }
+  // Not offered: the connection is closed before a byte of the request goes out.
+  asio::io_context ctx;
+  http_client client(ctx);
+  memory_server server;
+  server.scripts.push_back(answer_all());
+  server.alpn = "spdy/3";
+  server.attach(client);
+  run_until(ctx, [&]() -> asio::awaitable<void> {
+    auto [ec, res] = co_await client.async_send(request("GET", "http://mem.test/b"), use_tuple);
+    CHECK(ec == error::alpn_mismatch);
+    CHECK(ec == condition::tls);
+    CHECK(res.info().failure.phase == sentinel::phase::tls);
+    REQUIRE(server.opened == 1);
+    CHECK(server.client_ends.back().bytes_written() == 0);
+    CHECK_FALSE(server.client_ends.back().is_open());
+    CHECK(client.stats().open_connections == 0);
+  }());
+}

@@ -140,6 +140,8 @@ struct memory_server {
   std::vector<memory_stream> client_ends;
   /// Called with each new client end before the client uses it (fault injection).
   std::function<void(memory_stream&)> on_open;
+  /// The application protocol each connection reports as negotiated (empty: none, as over plain TCP).
+  std::string alpn;
 
   void attach(http_client& client) {
     auto& core = sentinel::detail::client_access::core(client);
@@ -149,7 +151,7 @@ struct memory_server {
       auto [mine, theirs] = make_memory_pipe(ex);
       client_ends.push_back(mine);
       if (on_open) on_open(mine);
-      attach_memory(s, mine);
+      attach_memory(s, mine, alpn);
       const memory_script& script = scripts[std::min(opened, scripts.size() - 1)];
       ++opened;
       asio::co_spawn(ex, run(std::make_shared<memory_peer>(theirs), script), asio::detached);

@@ -124,7 +124,7 @@ namespace {
 // One pipe end as a connection's device (transport/device.hpp).
 class memory_device final : public ::sentinel::detail::stream_device {
  public:
-  explicit memory_device(memory_stream end) : s_(std::move(end)) {}
+  memory_device(memory_stream end, std::string alpn) : s_(std::move(end)), alpn_(std::move(alpn)) {}
   bool is_open() const noexcept override { return s_.is_open(); }
   std::size_t read_some(asio::mutable_buffer b, std::error_code& ec) override { return s_.read_some(b, ec); }
   std::size_t write_some(const std::array<asio::const_buffer, 2>& bufs, std::error_code& ec) override {
@@ -136,6 +136,7 @@ class memory_device final : public ::sentinel::detail::stream_device {
   readiness_event& event(wait_for w) noexcept override { return s_.event(w); }
   void cancel() noexcept override { s_.cancel(); }
   void close() noexcept override { s_.close(); }
+  std::string_view alpn_protocol() const noexcept override { return alpn_; }
   bool idle_check() noexcept override {
     // Anything readable on an idle connection (bytes, EOF, a reset) means it is not reusable. The probe
     // consumes a byte, but a connection that fails the check is closed anyway.
@@ -147,12 +148,13 @@ class memory_device final : public ::sentinel::detail::stream_device {
 
  private:
   memory_stream s_;
+  std::string alpn_;
 };
 
 }  // namespace
 
-void attach_memory(::sentinel::detail::stream& s, memory_stream end) {
-  s.attach(std::make_unique<memory_device>(std::move(end)));
+void attach_memory(::sentinel::detail::stream& s, memory_stream end, std::string alpn) {
+  s.attach(std::make_unique<memory_device>(std::move(end), std::move(alpn)));
 }
 
 void memory_stream::fail_reads_after(std::size_t n, std::error_code ec) noexcept {

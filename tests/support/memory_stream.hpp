@@ -229,7 +229,8 @@ class memory_stream {
 /// A connected pair of in-memory stream ends on `ex`.
 std::pair<memory_stream, memory_stream> make_memory_pipe(const asio::any_io_executor& ex);
 
-/// Makes `s` (a connection's stream, in a connector) run over the pipe end `end`.
-void attach_memory(::sentinel::detail::stream& s, memory_stream end);
+/// Makes `s` (a connection's stream, in a connector) run over the pipe end `end`; the stream then reports
+/// `alpn` as the negotiated application protocol (empty: none, as over plain TCP).
+void attach_memory(::sentinel::detail::stream& s, memory_stream end, std::string alpn = {});
 
 }  // namespace sentinel::test

@@ -18,7 +18,7 @@ using sentinel::error;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_url);
-constexpr int last_error = static_cast<int>(error::header_line_too_long);
+constexpr int last_error = static_cast<int>(error::alpn_mismatch);
 
 // A category with the same name as Asio's misc category but a different address: what a program sees when
 // two copies of Asio are linked into different shared objects.
@@ -140,6 +140,7 @@ TEST_CASE("sentinel errors map onto exactly one condition", "[error]") {
       {error::certificate_host_mismatch, condition::tls},
       {error::certificate_invalid, condition::tls},
       {error::callback_threw, condition::usage},
+      {error::alpn_mismatch, condition::tls},
   };
   for (const row& r : rows) {
     const std::error_code ec = r.e;

@@ -68,6 +68,7 @@ int exit_code_for_sentinel(error e) noexcept {
     case error::request_timeout:
       return exit_code::timeout;
     case error::tls_handshake_failed:
+    case error::alpn_mismatch:
       return exit_code::tls_handshake;
     case error::certificate_expired:
     case error::certificate_not_yet_valid:
