@@ -6,12 +6,22 @@
 #include "client/file_body.hpp"
 #include "client/redirect.hpp"
 #include "transport/cancel.hpp"
+#include "wire/request_check.hpp"
 
 #include <asio/cancellation_type.hpp>
 #include <asio/this_coro.hpp>
 
 namespace sentinel::detail {
 namespace {
+
+std::error_code check_head(const request& req, const attempt_plan& plan) noexcept {
+  const request_extras& x = plan.extras;
+  return check_request_head(req.method(), req.url(), req.headers(), x.body_length.value_or(req.body().size()),
+                            x.length_unknown,
+                            {{"User-Agent", x.user_agent},
+                             {"Accept-Encoding", x.accept_encoding},
+                             {"Proxy-Authorization", x.proxy_authorization, false}});
+}
 
 // Counts an exchange in flight for as long as it runs, on every path (an idle client that does not own
 // its executor stops its timers when the count drops to zero, so the user's run() can return).
@@ -136,6 +146,8 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     // The lease gives the connection back on every path below, an exception's included.
     connection_pool::lease conn;
     if (!pool.try_acquire(plan.origin, allow_idle, conn)) {
+      // No idle connection: one may be opened for this request. Refuse what no protocol could send first.
+      if ((o.ec = check_head(req, plan))) co_return o;
       o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error, conn);
       if (o.ec) {
         info.failure.phase = phase::queue;

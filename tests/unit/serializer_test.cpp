@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "wire/http1/serializer.hpp"
+#include "wire/request_check.hpp"
 
 #include <sentinel/error.hpp>
 #include <sentinel/request.hpp>
@@ -23,11 +24,22 @@ std::error_code serialize_head(const request& req, const head_extras& extras, st
                                          out);
 }
 
+// What the protocol-neutral check (run before a connection is opened) says of the same head: every case
+// below asserts that it agrees with the serializer.
+std::error_code check_of(const request& req, const head_extras& x) {
+  return sentinel::detail::check_request_head(req.method(), req.url(), req.headers(),
+                                              x.body_length.value_or(req.body().size()), x.chunked,
+                                              {{"User-Agent", x.user_agent},
+                                               {"Accept-Encoding", x.accept_encoding},
+                                               {"Proxy-Authorization", x.proxy_authorization, false}});
+}
+
 std::string head_of(const request& req, const head_extras& extras = {}) {
   std::string out;
   const std::error_code ec = serialize_head(req, extras, out);
   INFO("error: " << ec.message());
   REQUIRE_FALSE(ec);
+  CHECK_FALSE(check_of(req, extras));
   return out;
 }
 
@@ -36,6 +48,7 @@ std::error_code refusal_of(const request& req, const head_extras& extras = {}) {
   std::string out = "earlier bytes";
   const std::error_code ec = serialize_head(req, extras, out);
   CHECK(out == "earlier bytes");
+  CHECK(check_of(req, extras) == ec);
   return ec;
 }
 

@@ -2,6 +2,7 @@
 #include "wire/http1/serializer.hpp"
 
 #include "wire/chars.hpp"
+#include "wire/request_check.hpp"
 
 #include <sentinel/error.hpp>
 
@@ -13,31 +14,8 @@
 namespace sentinel::http1 {
 namespace {
 
-// The request-target is delimited by SP (RFC 9112 §3), so it must not contain one, nor any control or
-// non-ASCII byte. url guarantees this already; checking again costs little and keeps this function safe
-// on its own.
-bool is_target(std::string_view s) noexcept {
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b >= 0x7F) return false;
-  }
-  return !s.empty();
-}
-
-// RFC 9110 §8.6: Content-Length = 1*DIGIT. Two fields count as the list "n, n", which that grammar
-// does not allow either, so the caller refuses a second one.
-bool content_length_matches(std::string_view v, std::uint64_t body_size) noexcept {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-    v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-    v.remove_suffix(1);
-  if (v.empty()) return false;
-  for (char c : v)
-    if (c < '0' || c > '9') return false;
-  std::uint64_t n = 0;
-  const auto r = std::from_chars(v.data(), v.data() + v.size(), n);
-  return r.ec == std::errc() && n == body_size;
-}
+using detail::content_length_matches;
+using detail::is_request_target;
 
 bool body_expected(std::string_view method) noexcept {
   // RFC 9110 §8.6: a user agent SHOULD send Content-Length when the method defines a meaning for a body
@@ -89,13 +67,7 @@ bool is_token(std::string_view s) noexcept {
 }
 
 bool is_field_value(std::string_view s) noexcept {
-  // RFC 9110 §5.5: field-vchar = VCHAR / obs-text, with SP and HTAB inside. Bare CR, LF and NUL are the
-  // request-splitting bytes; other controls are refused too (recipients may treat them the same way).
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if ((b < 0x20 && b != '\t') || b == 0x7F) return false;
-  }
-  return true;
+  return detail::is_field_value(s);
 }
 
 namespace {
@@ -137,7 +109,7 @@ std::error_code serialize_head(const request_head& req, const head_extras& extra
   if (u.empty()) return error::invalid_url;
   const std::string_view method = req.method;
   const std::string_view target = u.target();
-  if (!is_token(method) || !is_target(target)) return error::invalid_request;
+  if (!is_token(method) || !is_request_target(target)) return error::invalid_request;
 
   const std::uint64_t body_size = extras.body_length.value_or(req.body_size);
 
