@@ -148,26 +148,21 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     if (!pool.try_acquire(plan.origin, allow_idle, conn)) {
       // No idle connection: one may be opened for this request. Refuse what no protocol could send first.
       if ((o.ec = check_head(req, plan))) co_return o;
-      o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error, conn);
+      connect_report report;
+      o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
+                                   {&plan.rt, plan.connect_timeout, total_deadline}, conn, report);
+      if (report.attempted) ++info.connects;
       if (o.ec) {
-        info.failure.phase = phase::queue;
-        info.failure.endpoint = req.url().host_port();
+        // Waiting for a connection, or opening one (resolve, connect, proxy, TLS).
+        info.failure.phase = report.failed != phase::none ? report.failed : phase::queue;
+        info.failure.endpoint =
+            report.failed != phase::none ? std::move(report.endpoint) : req.url().host_port();
         co_return o;
       }
     }
     if ((o.ec = conn->prepare({req.method(), req.url(), req.headers(), req.body().size(), plan.extras})))
       co_return o;  // nothing sent: conn stays usable
-    if (conn.reused()) {
-      counters.connections_reused.add();
-    } else {
-      ++info.connects;
-      connect_report report;
-      if ((o.ec = co_await conn->open(plan.rt, plan.connect_timeout, total_deadline, report))) {
-        info.failure.phase = report.failed;
-        info.failure.endpoint = std::move(report.endpoint);
-        co_return o;
-      }
-    }
+    if (conn.reused()) counters.connections_reused.add();
     body_consumer consumer(ro, plan.decompress, follow, opts.limits.max_decoded_bytes);
     plan.params.consumer = &consumer;
     std::exception_ptr source_threw;

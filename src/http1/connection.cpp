@@ -1,7 +1,6 @@
 // sentinel: one HTTP/1.1 connection. See connection.hpp.
 #include "http1/connection.hpp"
 
-#include "http1/tunnel.hpp"
 #include "http1/upload.hpp"
 
 #include "transport/cancel.hpp"
@@ -16,8 +15,6 @@
 
 namespace sentinel::detail {
 namespace {
-
-constexpr std::array<std::string_view, 1> http1_alpn{"http/1.1"};
 
 // Errors that mean "the server closed or reset a connection we believed alive". Only these, on a reused
 // connection, before any response byte, prove the request was not processed (the silent retry).
@@ -41,27 +38,17 @@ http1::request_kind kind_of(method_kind k) noexcept {
 }  // namespace
 
 connection::connection(std::shared_ptr<connection_context> ctx, std::string origin,
-                       const http1::parser_limits& limits)
-    : session(std::move(origin)), ctx_(std::move(ctx)), stream_(ctx_->ex), deadlines_(ctx_->ex, stream_) {
+                       const http1::parser_limits& limits, std::shared_ptr<link> l)
+    : session(std::move(origin)),
+      ctx_(std::move(ctx)),
+      link_(std::move(l)),
+      stream_(link_->io),
+      deadlines_(link_->deadlines) {
   parser_.set_limits(limits);
 }
 
 connection::~connection() {
   stream_.close();
-}
-
-asio::awaitable<std::error_code> connection::open(const route& r, clock::duration connect_timeout,
-                                                  clock::time_point total_deadline, connect_report& report) {
-  deadlines_.set_total(total_deadline);
-  connect_params p;
-  p.connect_timeout = connect_timeout;
-  p.session_key = origin();
-  p.alpn = http1_alpn;
-  p.tunnel = &open_tunnel;
-  const std::error_code ec = co_await connect(*ctx_, r, p, stream_, deadlines_, life(), report);
-  peer_ = report.peer;
-  reusable_ = !ec;
-  co_return ec;
 }
 
 // ---- exchange -----------------------------------------------------------------------------------------

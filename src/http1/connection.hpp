@@ -16,6 +16,7 @@
 #include "transport/connect.hpp"
 #include "transport/context.hpp"
 #include "transport/deadlines.hpp"
+#include "transport/link.hpp"
 #include "transport/stream.hpp"
 #include "wire/http1/parser.hpp"
 
@@ -31,7 +32,9 @@ namespace sentinel::detail {
 
 class connection final : public session, private response_watch {
  public:
-  connection(std::shared_ptr<connection_context> ctx, std::string origin, const http1::parser_limits& limits);
+  /// A session on `l`, connected to `origin` (the pool connected it).
+  connection(std::shared_ptr<connection_context> ctx, std::string origin, const http1::parser_limits& limits,
+             std::shared_ptr<link> l);
   ~connection() override;
 
   // session: one exchange at a time.
@@ -43,16 +46,13 @@ class connection final : public session, private response_watch {
   /// reset it, or sent unsolicited bytes.
   bool idle_check() noexcept override { return reusable() && stream_.idle_check(); }
 
-  /// Opens the stream along `r` (transport::connect); ALPN offers http/1.1.
-  asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
-                                        clock::time_point total_deadline, connect_report& report) override;
   /// Serializes the request head into the write buffer (http1::serialize_head: refuses CR, LF and NUL).
   std::error_code prepare(const exchange_request& req) override;
   /// Writes the prepared head + `body` and reads one complete response into `res` (head fields, body,
   /// trailers). On any error the connection is left non-reusable.
   asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
                                              response& res) override;
-  tcp::endpoint peer() const noexcept override { return peer_; }
+  tcp::endpoint peer() const noexcept override { return link_->peer; }
 
   /// Closes now. A TLS connection first tries to send close_notify (bounded, in the background).
   void close(bool graceful = true) noexcept override;
@@ -79,18 +79,18 @@ class connection final : public session, private response_watch {
   std::weak_ptr<void> life() noexcept { return weak_from_this(); }
 
   std::shared_ptr<connection_context> ctx_;
-  tcp::endpoint peer_;
-  stream stream_;
-  deadline_set deadlines_;
+  std::shared_ptr<link> link_;
+  stream& stream_;           // link_->io
+  deadline_set& deadlines_;  // link_->deadlines
   http1::response_parser parser_;
   response_reader reader_;
   std::string wbuf_;
   response_consumer* consumer_ = nullptr;  // during an exchange
   response* res_ = nullptr;                // during an exchange
   std::error_code early_ec_;               // reading the response while writing failed
-  bool reusable_ = false;
-  bool continue_received_ = false;  // a 100 Continue arrived
-  std::size_t exchanges_ = 0;       // exchanges begun on this connection
+  bool reusable_ = true;                   // opened: it may carry a first exchange
+  bool continue_received_ = false;         // a 100 Continue arrived
+  std::size_t exchanges_ = 0;              // exchanges begun on this connection
 };
 
 }  // namespace sentinel::detail

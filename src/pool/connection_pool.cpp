@@ -13,7 +13,8 @@ struct connection_pool::waiter {
   asio::steady_timer timer;  // waits until `deadline`; cancel() wakes it early
   std::string origin;
   bool allow_idle = true;
-  bool done = false;  // set together with conn (or ec) before the timer is cancelled
+  bool done = false;       // set together with conn, open_slot or ec before the timer is cancelled
+  bool open_slot = false;  // handed the right to open a connection (its slot is counted already)
   bool reused = false;
   std::shared_ptr<session> conn;
   std::error_code ec;
@@ -41,19 +42,73 @@ bool connection_pool::can_open(const origin_state& o) const noexcept {
   return o.open < opts_.max_per_origin && (opts_.max_total == 0 || total_open_ < opts_.max_total);
 }
 
-std::shared_ptr<session> connection_pool::make_connection(const std::string& origin, origin_state& o) {
-  // The deleter takes the connection out of `live_` wherever its last owner drops it (a background TLS
-  // close may outlive this pool: the registry is then gone, and the weak pointer says so).
-  std::shared_ptr<session> c(make_(origin).release(),
+void connection_pool::reserve_slot(origin_state& o) noexcept {
+  ++o.open;
+  ++total_open_;
+  counters_.open_connections.set(total_open_);
+}
+
+void connection_pool::free_slot(origin_state& o) noexcept {
+  --o.open;
+  --total_open_;
+  counters_.open_connections.set(total_open_);
+  slot_freed(o);
+}
+
+std::shared_ptr<session> connection_pool::adopt(std::unique_ptr<session> s) {
+  // The deleter takes the session out of `live_` wherever its last owner drops it (a background TLS
+  // close may outlive this pool: the registry is then gone, and the weak pointer says so). If making the
+  // shared_ptr throws, it deletes the session itself.
+  std::shared_ptr<session> c(s.release(),
                              [registry = std::weak_ptr<std::unordered_set<session*>>(live_)](session* p) {
                                if (auto r = registry.lock()) r->erase(p);
                                delete p;
                              });
   live_->insert(c.get());
-  ++o.open;
-  ++total_open_;
-  counters_.open_connections.set(total_open_);
   return c;
+}
+
+asio::awaitable<std::error_code> connection_pool::open_new(std::string_view origin, origin_state& o,
+                                                           const open_params& op, lease& out,
+                                                           connect_report& report) {
+  // The slot is counted already: every path below gives it back unless a session takes it.
+  report.attempted = true;
+  std::error_code ec;
+  std::shared_ptr<link> l;
+  std::shared_ptr<session> s;
+  try {
+    l = std::make_shared<link>(ctx_->ex);
+    connecting_.insert(l.get());
+  } catch (...) {
+    ec = make_error_code(std::errc::not_enough_memory);
+  }
+  if (!ec) {
+    l->deadlines.set_total(op.total_deadline);
+    connect_params p;
+    p.connect_timeout = op.connect_timeout;
+    p.session_key = origin;
+    p.alpn = make_.alpn;
+    p.tunnel = make_.tunnel;
+    ec = co_await connect(*ctx_, *op.rt, p, l->io, l->deadlines, l, report);
+    connecting_.erase(l.get());
+    l->peer = report.peer;
+    if (!ec && stopped_) ec = error::pool_stopped;  // shutdown() came during the connect
+    if (!ec) {
+      try {
+        const std::string_view protocol = l->io.alpn_protocol();
+        s = adopt(make_.make(std::string(origin), protocol, l));
+      } catch (...) {
+        ec = make_error_code(std::errc::not_enough_memory);
+      }
+    }
+  }
+  if (ec) {
+    if (l) l->io.close();
+    free_slot(o);
+    co_return ec;
+  }
+  out = lease(*this, std::move(s), false);
+  co_return std::error_code{};
 }
 
 connection_pool::origin_state& connection_pool::state_of(std::string_view origin) {
@@ -84,24 +139,25 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
       counters_.open_connections.set(total_open_);
     }
   }
-  if (o.waiters.empty()) {
-    if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
-    if (can_open(o)) {
-      out = lease(*this, make_connection(std::string(origin), o), false);
-      return true;
-    }
-  }
   return false;
 }
 
 asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origin, bool allow_idle,
                                                           clock::time_point deadline, error timeout_error,
-                                                          lease& out) {
+                                                          const open_params& op, lease& out,
+                                                          connect_report& report) {
   if (stopped_) co_return make_error_code(error::pool_stopped);
   if (try_acquire(origin, allow_idle, out)) co_return std::error_code{};
   origin_state& o = state_of(origin);
+  if (o.waiters.empty()) {
+    if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
+    if (can_open(o)) {
+      reserve_slot(o);
+      co_return co_await open_new(origin, o, op, out, report);
+    }
+  }
 
-  // At a limit: wait our turn. release() and slot_freed() hand us a connection directly.
+  // At a limit: wait our turn. release() and slot_freed() hand us a session, or the right to open one.
   auto w = std::make_shared<waiter>(ctx_->ex);
   w->origin = std::string(origin);
   w->allow_idle = allow_idle;
@@ -112,6 +168,7 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   if (w->done) {
     if (w->ec) co_return w->ec;
+    if (w->open_slot) co_return co_await open_new(origin, o, op, out, report);
     out = lease(*this, std::move(w->conn), w->reused);
     co_return std::error_code{};
   }
@@ -141,9 +198,7 @@ void connection_pool::release(std::shared_ptr<session> c) noexcept {
       } else {
         // It wants a fresh connection (a retry): this connection's slot becomes that one.
         c->close();
-        --o.open;
-        --total_open_;
-        w->conn = make_connection(it->first, o);
+        w->open_slot = true;
       }
       w->timer.cancel();
       return;
@@ -181,12 +236,8 @@ void connection_pool::slot_freed(origin_state& o) noexcept {
 }
 
 void connection_pool::hand_new(waiter& w, origin_state& o) noexcept {
-  try {
-    w.conn = make_connection(w.origin, o);
-  } catch (...) {
-    // Out of memory while handing over: the waiter learns it now rather than at its deadline.
-    w.ec = make_error_code(std::errc::not_enough_memory);
-  }
+  reserve_slot(o);
+  w.open_slot = true;
   w.done = true;
   w.timer.cancel();
 }
@@ -275,9 +326,12 @@ void connection_pool::shutdown() noexcept {
   }
   total_waiters_.clear();
   total_idle_ = 0;
-  // In-use connections: cancel their I/O; their exchanges fail and release() closes them.
+  // In-use connections: cancel their I/O; their exchanges fail and release() closes them. Connecting
+  // ones: their connect fails, and open_new() gives their slot back.
   for (session* c : *live_)
     c->cancel();
+  for (link* l : connecting_)
+    l->io.cancel();
   counters_.idle_connections.set(0);
   counters_.open_connections.set(total_open_);
 }

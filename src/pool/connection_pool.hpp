@@ -1,15 +1,18 @@
 // sentinel: the per-client (so per-worker) connection pool. Single-threaded: no locks.
 //
-// origin ("scheme://host:port") -> idle connections (a LIFO stack: the most recently used connection is the
-// most likely to be alive and warm) + count of open connections + FIFO queue of requests waiting for one.
-// A waiter is handed a connection (or the right to open one) directly by release(), so a freed
-// connection never goes back to the idle list while somebody waits, and waiters are served in order.
-// See docs/pool.md.
+// origin ("scheme://host:port") -> idle sessions (a LIFO stack: the most recently used connection is the
+// most likely to be alive and warm) + count of open connections (connecting ones included) + FIFO queue of
+// requests waiting for one. The pool opens connections itself: it connects a link, then makes the session
+// for the protocol the server chose. A waiter is handed a session (or the right to open one) directly by
+// release(), so a freed connection never goes back to the idle list while somebody waits, and waiters are
+// served in order. See docs/pool.md.
 #pragma once
 
 #include "session/session.hpp"
+#include "transport/connect.hpp"
 #include "transport/context.hpp"
 #include "transport/counters.hpp"
+#include "transport/link.hpp"
 
 #include <sentinel/options.hpp>
 
@@ -35,9 +38,16 @@ struct pool_counters {
   void read_into(client_stats& s) const noexcept { SENTINEL_POOL_STATS(SENTINEL_COUNTER_READ) }
 };
 
+/// How to open a new connection when acquire() needs one.
+struct open_params {
+  const route* rt = nullptr;  // required
+  clock::duration connect_timeout{};
+  clock::time_point total_deadline = clock::time_point::max();
+};
+
 class connection_pool {
  public:
-  /// `make`: makes each new connection's session (protocols/sessions.hpp).
+  /// `make`: what to offer when connecting, and each new connection's session (protocols/sessions.hpp).
   connection_pool(std::shared_ptr<connection_context> ctx, const connection_pool_options& opts,
                   session_factory make);
   ~connection_pool();
@@ -87,14 +97,18 @@ class connection_pool {
     bool reused_ = false;
   };
 
-  /// Gets a connection for `origin`. With `allow_idle` false, never hands out an idle connection (a retry
-  /// after a stale one wants a fresh connection). Waits, in FIFO order, while the origin (or the total)
-  /// is at its limit. Errors: pool_timeout when `deadline` passes first (`timeout_error` names which
-  /// deadline it was), operation_aborted when the caller cancels, pool_stopped after shutdown().
+  /// Gets a session for `origin`: an idle one, else a new connection opened along `op` (transport::connect
+  /// with the factory's ALPN list, then the session for the protocol chosen), else it waits, in FIFO
+  /// order, while the origin (or the total) is at its limit. With `allow_idle` false, never hands out an
+  /// idle session (a retry after a stale one wants a fresh connection). Errors: pool_timeout when
+  /// `deadline` passes while waiting (`timeout_error` names which deadline it was), operation_aborted when
+  /// the caller cancels, pool_stopped after shutdown(), and connect()'s errors; `report` says whether a
+  /// connection was attempted, and where one failed.
   asio::awaitable<std::error_code> acquire(std::string_view origin, bool allow_idle,
-                                           clock::time_point deadline, error timeout_error, lease& out);
-  /// The same without waiting: false when the caller would have to wait (or the pool is stopped); then
-  /// call acquire(). The common case (an idle connection, or room for a new one) costs no coroutine frame.
+                                           clock::time_point deadline, error timeout_error,
+                                           const open_params& op, lease& out, connect_report& report);
+  /// An idle session, without waiting: false when there is none (or the pool is stopped); then call
+  /// acquire(). The common case costs no coroutine frame.
   bool try_acquire(std::string_view origin, bool allow_idle, lease& out);
 
   /// Gives back a leased connection: kept idle (or handed to a waiter) when reusable, closed otherwise.
@@ -127,9 +141,13 @@ class connection_pool {
   };
   origin_state& state_of(std::string_view origin);
   bool can_open(const origin_state& o) const noexcept;
-  std::shared_ptr<session> make_connection(const std::string& origin, origin_state& o);
-  void slot_freed(origin_state& o) noexcept;           // a connection closed: let a waiter open one
-  void hand_new(waiter& w, origin_state& o) noexcept;  // a new connection (or the error) for `w`
+  void reserve_slot(origin_state& o) noexcept;  // a connection will be opened: count it
+  void free_slot(origin_state& o) noexcept;     // one was closed, or never opened: let a waiter open one
+  asio::awaitable<std::error_code> open_new(std::string_view origin, origin_state& o, const open_params& op,
+                                            lease& out, connect_report& report);
+  std::shared_ptr<session> adopt(std::unique_ptr<session> s);  // into the registry
+  void slot_freed(origin_state& o) noexcept;                   // a connection closed: let a waiter open one
+  void hand_new(waiter& w, origin_state& o) noexcept;          // the right to open a connection, for `w`
   bool close_one_idle_elsewhere(const origin_state& except) noexcept;
   void start_sweeper() noexcept;
   void sweep() noexcept;
@@ -143,6 +161,7 @@ class connection_pool {
   // Every connection this pool made and that still exists (idle, in use, or closing in the background):
   // shutdown() cancels them and quiesce() stops their timers. A connection leaves it in its deleter.
   std::shared_ptr<std::unordered_set<session*>> live_ = std::make_shared<std::unordered_set<session*>>();
+  std::unordered_set<link*> connecting_;  // links being connected: shutdown() cancels them
   std::size_t total_open_ = 0, total_idle_ = 0;
   asio::steady_timer sweeper_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);  // the sweeper's handler checks it

@@ -1,15 +1,17 @@
 // sentinel: a session: one connection's protocol, as the pool holds it and the client sends through it.
 //
-// A session carries exchanges on one connected stream: HTTP/1 one at a time, HTTP/2 up to the peer's
-// concurrent-stream limit. The pool asks it how many it can carry and whether it is still usable; the
-// client prepares a request on it, opens it when it is new, and runs the exchange, without naming its
-// protocol. Protocols implement it (http1::connection); protocols/sessions.hpp makes them.
+// A session carries exchanges on one connected stream (a link): HTTP/1 one at a time, HTTP/2 up to the
+// peer's concurrent-stream limit. The pool connects the link, makes the session for the protocol the
+// server chose (through the session_factory it is given), and asks it how many exchanges it can carry and
+// whether it is still usable; the client prepares a request on it and runs the exchange, without naming
+// its protocol. Protocols implement it (http1::connection); protocols/sessions.hpp makes them.
 //
 // Not thread-safe: a session belongs to its client's thread.
 #pragma once
 
 #include "session/exchange.hpp"
 #include "transport/connect.hpp"
+#include "transport/link.hpp"
 
 #include <sentinel/response.hpp>
 
@@ -18,7 +20,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace sentinel::detail {
@@ -46,10 +50,6 @@ class session : public std::enable_shared_from_this<session> {
   virtual bool idle_check() noexcept = 0;
 
   // --- use (the client's) ------------------------------------------------------------------------------
-  /// Opens the connection along `r` (transport::connect): each address within `connect_timeout`, then
-  /// the tunnel and TLS in what is left of it. On failure `report` says where.
-  virtual asio::awaitable<std::error_code> open(const route& r, clock::duration connect_timeout,
-                                                clock::time_point total_deadline, connect_report& report) = 0;
   /// Checks and encodes the request's head for the next exchange(): an error (a field the protocol
   /// cannot carry) means nothing was sent and the session stays usable.
   virtual std::error_code prepare(const exchange_request& req) = 0;
@@ -74,7 +74,15 @@ class session : public std::enable_shared_from_this<session> {
   std::string origin_;
 };
 
-/// Makes an unopened session for an origin (the pool's only way to make one).
-using session_factory = std::function<std::unique_ptr<session>(const std::string& origin)>;
+/// How the pool makes sessions: what to offer when it connects, and the session for what was chosen.
+struct session_factory {
+  std::span<const std::string_view> alpn;  // offered in the TLS handshake, in preference order
+  tunnel_fn tunnel = nullptr;              // opens a CONNECT tunnel through an HTTP proxy
+  /// The session for a link connected to `origin`, speaking `protocol` (the ALPN result; empty: none was
+  /// chosen, so the default). connect() lets through only protocols in `alpn`.
+  std::function<std::unique_ptr<session>(const std::string& origin, std::string_view protocol,
+                                         std::shared_ptr<link> l)>
+      make;
+};
 
 }  // namespace sentinel::detail

@@ -45,6 +45,7 @@ struct connect_params {
 
 /// What connect() tells beyond its error code: where it got to, and where it failed.
 struct connect_report {
+  bool attempted = false;      // a connection was attempted (set by the pool, which calls connect())
   tcp::endpoint peer;          // on success: the address connected to (unset over a test connector)
   phase failed = phase::none;  // on failure: the phase that failed
   std::string endpoint;        // on failure: what it talked to ("host:port" or "address:port")
