@@ -16,6 +16,7 @@ struct connection_pool::waiter {
   bool done = false;       // set together with conn, open_slot or ec before the timer is cancelled
   bool open_slot = false;  // handed the right to open a connection (its slot is counted already)
   bool reused = false;
+  bool on_connect = false;  // queued behind a connection being opened (may_multiplex)
   std::shared_ptr<session> conn;
   std::error_code ec;
 };
@@ -42,75 +43,6 @@ bool connection_pool::can_open(const origin_state& o) const noexcept {
   return o.open < opts_.max_per_origin && (opts_.max_total == 0 || total_open_ < opts_.max_total);
 }
 
-void connection_pool::reserve_slot(origin_state& o) noexcept {
-  ++o.open;
-  ++total_open_;
-  counters_.open_connections.set(total_open_);
-}
-
-void connection_pool::free_slot(origin_state& o) noexcept {
-  --o.open;
-  --total_open_;
-  counters_.open_connections.set(total_open_);
-  slot_freed(o);
-}
-
-std::shared_ptr<session> connection_pool::adopt(std::unique_ptr<session> s) {
-  // The deleter takes the session out of `live_` wherever its last owner drops it (a background TLS
-  // close may outlive this pool: the registry is then gone, and the weak pointer says so). If making the
-  // shared_ptr throws, it deletes the session itself.
-  std::shared_ptr<session> c(s.release(),
-                             [registry = std::weak_ptr<std::unordered_set<session*>>(live_)](session* p) {
-                               if (auto r = registry.lock()) r->erase(p);
-                               delete p;
-                             });
-  live_->insert(c.get());
-  return c;
-}
-
-asio::awaitable<std::error_code> connection_pool::open_new(std::string_view origin, origin_state& o,
-                                                           const open_params& op, lease& out,
-                                                           connect_report& report) {
-  // The slot is counted already: every path below gives it back unless a session takes it.
-  report.attempted = true;
-  std::error_code ec;
-  std::shared_ptr<link> l;
-  std::shared_ptr<session> s;
-  try {
-    l = std::make_shared<link>(ctx_->ex);
-    connecting_.insert(l.get());
-  } catch (...) {
-    ec = make_error_code(std::errc::not_enough_memory);
-  }
-  if (!ec) {
-    l->deadlines.set_total(op.total_deadline);
-    connect_params p;
-    p.connect_timeout = op.connect_timeout;
-    p.session_key = origin;
-    p.alpn = make_.alpn;
-    p.tunnel = make_.tunnel;
-    ec = co_await connect(*ctx_, *op.rt, p, l->io, l->deadlines, l, report);
-    connecting_.erase(l.get());
-    l->peer = report.peer;
-    if (!ec && stopped_) ec = error::pool_stopped;  // shutdown() came during the connect
-    if (!ec) {
-      try {
-        const std::string_view protocol = l->io.alpn_protocol();
-        s = adopt(make_.make(std::string(origin), protocol, l));
-      } catch (...) {
-        ec = make_error_code(std::errc::not_enough_memory);
-      }
-    }
-  }
-  if (ec) {
-    if (l) l->io.close();
-    free_slot(o);
-    co_return ec;
-  }
-  out = lease(*this, std::move(s), false);
-  co_return std::error_code{};
-}
-
 connection_pool::origin_state& connection_pool::state_of(std::string_view origin) {
   auto it = origins_.find(origin);  // heterogeneous: no key string is built for a lookup
   if (it == origins_.end()) it = origins_.try_emplace(std::string(origin)).first;
@@ -118,26 +50,32 @@ connection_pool::origin_state& connection_pool::state_of(std::string_view origin
 }
 
 bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, lease& out) {
-  if (stopped_) return false;
+  if (stopped_ || !allow_idle) return false;
   origin_state& o = state_of(origin);
-  if (allow_idle) {
-    const auto now = clock::now();
-    while (!o.idle.empty()) {
-      std::shared_ptr<session> c = std::move(o.idle.back());
-      o.idle.pop_back();
-      --total_idle_;
-      counters_.idle_connections.set(total_idle_);
-      const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
-      if (fresh_enough && c->idle_check()) {
-        out = lease(*this, std::move(c), true);
-        return true;
-      }
-      // Expired, or the server closed it while it sat idle: drop it without ever sending on it.
-      c->close(false);
-      --o.open;
-      --total_open_;
-      counters_.open_connections.set(total_open_);
+  if (!o.shared.empty()) {
+    if (auto c = take_shared(o)) {
+      out = lease(*this, std::move(c), true);
+      return true;
     }
+  }
+  const auto now = clock::now();
+  while (!o.idle.empty()) {
+    std::shared_ptr<session> c = std::move(o.idle.back());
+    o.idle.pop_back();
+    --total_idle_;
+    counters_.idle_connections.set(total_idle_);
+    const bool fresh_enough = opts_.idle_timeout.count() == 0 || now - c->idle_since < opts_.idle_timeout;
+    if (fresh_enough && c->idle_check()) {
+      c->leases = 1;
+      if (c->capacity() > 1) list_shared(o, c);
+      out = lease(*this, std::move(c), true);
+      return true;
+    }
+    // Expired, or the server closed it while it sat idle: drop it without ever sending on it.
+    c->close(false);
+    --o.open;
+    --total_open_;
+    counters_.open_connections.set(total_open_);
   }
   return false;
 }
@@ -149,7 +87,9 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   if (stopped_) co_return make_error_code(error::pool_stopped);
   if (try_acquire(origin, allow_idle, out)) co_return std::error_code{};
   origin_state& o = state_of(origin);
-  if (o.waiters.empty()) {
+  // A connection being opened may carry this request too: wait for it rather than open another.
+  const bool behind_connect = make_.may_multiplex && o.connecting > 0;
+  if (o.waiters.empty() && !behind_connect) {
     if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
     if (can_open(o)) {
       reserve_slot(o);
@@ -161,7 +101,9 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   auto w = std::make_shared<waiter>(ctx_->ex);
   w->origin = std::string(origin);
   w->allow_idle = allow_idle;
-  auto& queue = o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
+  w->on_connect = behind_connect;
+  auto& queue =
+      behind_connect || o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
   queue.push_back(w);
   w->timer.expires_at(deadline);
   std::error_code ec;
@@ -187,46 +129,63 @@ void connection_pool::release(std::shared_ptr<session> c) noexcept {
     return;
   }
   origin_state& o = it->second;
-  if (!stopped_ && c->reusable()) {
-    if (!o.waiters.empty()) {
-      auto w = std::move(o.waiters.front());
+  if (c->leases > 0) --c->leases;
+  if (stopped_ || !c->reusable()) {
+    // Closed once its last exchange ended (a multiplexed one may still carry others).
+    unlist_shared(o, *c);
+    if (c->leases > 0) return;
+    c->close();
+    free_slot(o);
+    return;
+  }
+  // Reusable: waiters first, in order, while it has room.
+  while (!o.waiters.empty() && c->leases < c->capacity()) {
+    waiter& w = *o.waiters.front();
+    if (!w.allow_idle) {
+      if (c->leases > 0) break;  // it wants a fresh connection, and this one is still in use
+      // It wants a fresh connection (a retry): this connection's slot becomes that one.
+      auto wp = std::move(o.waiters.front());
       o.waiters.pop_front();
-      w->done = true;
-      if (w->allow_idle) {
-        w->conn = std::move(c);
-        w->reused = true;
-      } else {
-        // It wants a fresh connection (a retry): this connection's slot becomes that one.
-        c->close();
-        w->open_slot = true;
-      }
-      w->timer.cancel();
+      unlist_shared(o, *c);
+      c->close();
+      ++o.connecting;
+      wp->open_slot = true;
+      wp->done = true;
+      wp->timer.cancel();
       return;
     }
-    if (total_waiters_.empty() && o.idle.size() < opts_.max_idle_per_origin) {
-      c->idle_since = clock::now();
-      o.idle.push_back(std::move(c));
-      ++total_idle_;
-      counters_.idle_connections.set(total_idle_);
-      start_sweeper();
-      return;
-    }
+    auto wp = std::move(o.waiters.front());
+    o.waiters.pop_front();
+    ++c->leases;
+    wp->conn = c;
+    wp->reused = true;
+    wp->done = true;
+    wp->timer.cancel();
+  }
+  if (c->leases >= c->capacity()) {
+    unlist_shared(o, *c);
+    return;
+  }
+  if (c->leases > 0) {
+    list_shared(o, c);  // room for more: the next acquire finds it
+    return;
+  }
+  unlist_shared(o, *c);
+  if (total_waiters_.empty() && o.idle.size() < opts_.max_idle_per_origin) {
+    c->idle_since = clock::now();
+    o.idle.push_back(std::move(c));
+    ++total_idle_;
+    counters_.idle_connections.set(total_idle_);
+    start_sweeper();
+    return;
   }
   c->close();
-  --o.open;
-  --total_open_;
-  counters_.open_connections.set(total_open_);
-  slot_freed(o);
+  free_slot(o);
 }
 
 void connection_pool::slot_freed(origin_state& o) noexcept {
   if (stopped_) return;
-  if (!o.waiters.empty() && can_open(o)) {
-    auto w = std::move(o.waiters.front());
-    o.waiters.pop_front();
-    hand_new(*w, o);
-    return;
-  }
+  serve_waiters(o);
   if (total_waiters_.empty()) return;
   auto it = origins_.find(total_waiters_.front()->origin);  // it exists: the waiter queued through it
   if (it == origins_.end() || !can_open(it->second)) return;
@@ -235,11 +194,81 @@ void connection_pool::slot_freed(origin_state& o) noexcept {
   hand_new(*w, it->second);
 }
 
+void connection_pool::serve_waiters(origin_state& o) noexcept {
+  while (!stopped_ && !o.waiters.empty()) {
+    waiter& w = *o.waiters.front();
+    if (w.allow_idle && hand_shared(o, w)) continue;     // spare capacity on a session in use
+    if (make_.may_multiplex && o.connecting > 0) break;  // the connection being opened may carry it
+    if (!can_open(o)) break;
+    auto wp = std::move(o.waiters.front());
+    o.waiters.pop_front();
+    hand_new(*wp, o);
+  }
+}
+
+bool connection_pool::hand_shared(origin_state& o, waiter& w) noexcept {
+  auto c = take_shared(o);
+  if (!c) return false;
+  auto wp = std::move(o.waiters.front());  // `w` is the front waiter
+  o.waiters.pop_front();
+  w.conn = std::move(c);
+  w.reused = true;
+  w.done = true;
+  w.timer.cancel();
+  return true;
+}
+
 void connection_pool::hand_new(waiter& w, origin_state& o) noexcept {
   reserve_slot(o);
   w.open_slot = true;
   w.done = true;
   w.timer.cancel();
+}
+
+void connection_pool::fail_connect_waiters(origin_state& o, std::error_code ec) noexcept {
+  // They waited for a connection that could not be opened: they learn why now, as they would have.
+  for (auto it = o.waiters.begin(); it != o.waiters.end();) {
+    if (!(*it)->on_connect) {
+      ++it;
+      continue;
+    }
+    (*it)->ec = ec;
+    (*it)->done = true;
+    (*it)->timer.cancel();
+    it = o.waiters.erase(it);
+  }
+}
+
+void connection_pool::list_shared(origin_state& o, const std::shared_ptr<session>& c) noexcept {
+  if (c->shared) return;
+  try {
+    o.shared.push_back(c);
+    c->shared = true;
+  } catch (...) {
+    // Out of memory: not listed, so it takes no more exchanges until its current ones end (then it is
+    // idle, and found again).
+  }
+}
+
+void connection_pool::unlist_shared(origin_state& o, session& c) noexcept {
+  if (!c.shared) return;
+  c.shared = false;
+  auto it = std::find_if(o.shared.begin(), o.shared.end(), [&](const auto& p) { return p.get() == &c; });
+  if (it != o.shared.end()) o.shared.erase(it);
+}
+
+std::shared_ptr<session> connection_pool::take_shared(origin_state& o) noexcept {
+  while (!o.shared.empty()) {
+    std::shared_ptr<session> c = o.shared.back();
+    if (!c->reusable() || c->leases >= c->capacity()) {  // it stopped taking more (GOAWAY, a new limit)
+      unlist_shared(o, *c);
+      continue;
+    }
+    ++c->leases;
+    if (c->leases >= c->capacity()) unlist_shared(o, *c);
+    return c;
+  }
+  return nullptr;
 }
 
 bool connection_pool::close_one_idle_elsewhere(const origin_state& except) noexcept {
@@ -312,6 +341,9 @@ void connection_pool::shutdown() noexcept {
     o.open -= o.idle.size();
     total_open_ -= o.idle.size();
     o.idle.clear();
+    for (auto& c : o.shared)  // in use: cancelled below, closed when their exchanges end
+      c->shared = false;
+    o.shared.clear();
     for (auto& w : o.waiters) {
       w->done = true;
       w->ec = make_error_code(error::pool_stopped);

@@ -130,9 +130,11 @@ class connection_pool {
  private:
   struct waiter;
   struct origin_state {
-    std::vector<std::shared_ptr<session>> idle;   // back = most recently used
-    std::size_t open = 0;                         // idle + in use + being opened
-    std::deque<std::shared_ptr<waiter>> waiters;  // FIFO
+    std::vector<std::shared_ptr<session>> idle;    // no exchange; back = most recently used
+    std::vector<std::shared_ptr<session>> shared;  // in use, with room for more exchanges (multiplexed)
+    std::size_t open = 0;                          // idle + in use + being opened
+    std::size_t connecting = 0;                    // being opened
+    std::deque<std::shared_ptr<waiter>> waiters;   // FIFO
   };
 
   struct key_hash {
@@ -141,13 +143,19 @@ class connection_pool {
   };
   origin_state& state_of(std::string_view origin);
   bool can_open(const origin_state& o) const noexcept;
-  void reserve_slot(origin_state& o) noexcept;  // a connection will be opened: count it
+  void reserve_slot(origin_state& o) noexcept;  // a connection will be opened: count it (connecting)
   void free_slot(origin_state& o) noexcept;     // one was closed, or never opened: let a waiter open one
   asio::awaitable<std::error_code> open_new(std::string_view origin, origin_state& o, const open_params& op,
                                             lease& out, connect_report& report);
   std::shared_ptr<session> adopt(std::unique_ptr<session> s);  // into the registry
-  void slot_freed(origin_state& o) noexcept;                   // a connection closed: let a waiter open one
+  void slot_freed(origin_state& o) noexcept;                   // a connection closed, or finished connecting
+  void serve_waiters(origin_state& o) noexcept;                // spare capacity, or the right to open one
+  bool hand_shared(origin_state& o, waiter& w) noexcept;       // a unit of a session in use, for `w`
   void hand_new(waiter& w, origin_state& o) noexcept;          // the right to open a connection, for `w`
+  void fail_connect_waiters(origin_state& o, std::error_code ec) noexcept;
+  void list_shared(origin_state& o, const std::shared_ptr<session>& c) noexcept;  // room for more
+  void unlist_shared(origin_state& o, session& c) noexcept;
+  std::shared_ptr<session> take_shared(origin_state& o) noexcept;  // a unit of a listed session, or null
   bool close_one_idle_elsewhere(const origin_state& except) noexcept;
   void start_sweeper() noexcept;
   void sweep() noexcept;

@@ -69,6 +69,8 @@ class session : public std::enable_shared_from_this<session> {
 
   // Pool bookkeeping (owned by the pool).
   clock::time_point idle_since{};
+  std::size_t leases = 0;  // units of capacity handed out (leases alive)
+  bool shared = false;     // in its origin's list of sessions in use with room for more
 
  private:
   std::string origin_;
@@ -78,6 +80,9 @@ class session : public std::enable_shared_from_this<session> {
 struct session_factory {
   std::span<const std::string_view> alpn;  // offered in the TLS handshake, in preference order
   tunnel_fn tunnel = nullptr;              // opens a CONNECT tunnel through an HTTP proxy
+  /// True when a protocol in `alpn` can carry several exchanges on one connection: requests that find a
+  /// connection being opened for their origin then wait for it rather than open another.
+  bool may_multiplex = false;
   /// The session for a link connected to `origin`, speaking `protocol` (the ALPN result; empty: none was
   /// chosen, so the default). connect() lets through only protocols in `alpn`.
   std::function<std::unique_ptr<session>(const std::string& origin, std::string_view protocol,
