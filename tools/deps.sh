@@ -11,7 +11,7 @@ set -euo pipefail
 
 SENTINEL_PACKAGES=(
   g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
-  libasio-dev libssl-dev openssl zlib1g-dev libbrotli-dev libzstd-dev
+  libasio-dev libssl-dev openssl zlib1g-dev libbrotli-dev libzstd-dev libnghttp2-dev nghttp2-server
   catch2 libhttp-parser-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   nginx wrk time curl
 )

@@ -14,7 +14,8 @@ ALLOWED = {
     "transport": set(),
     "session": {"transport"},
     "http1": {"session", "transport", "wire"},
-    "protocols": {"http1", "session", "transport"},
+    "http2": {"session", "transport", "wire"},
+    "protocols": {"http1", "http2", "session", "transport"},
     "pool": {"session", "transport"},
     "client": {"protocols", "pool", "session", "transport", "wire"},
 }

@@ -1,0 +1,386 @@
+// sentinel: one HTTP/2 connection on nghttp2. See session.hpp.
+#include "http2/session.hpp"
+
+#include "transport/cancel.hpp"
+#include "transport/inbound.hpp"
+#include "transport/outbound.hpp"
+#include "wire/chars.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+namespace sentinel::detail::http2 {
+
+/// One exchange: what the callbacks fill in, and the timer its exchange() waits on.
+struct connection::stream_state {
+  explicit stream_state(const asio::any_io_executor& ex) : wake(ex, asio::steady_timer::time_point::max()) {}
+  response_consumer* consumer = nullptr;
+  response* res = nullptr;
+  std::string_view body;  // an in-memory request body, sent by the data provider
+  std::size_t body_sent = 0;
+  int status = 0;
+  headers fields;
+  bool head_done = false;  // the final response head was handed to the consumer
+  bool ended = false;      // the whole response arrived
+  bool closed = false;     // nghttp2 closed the stream
+  bool refused = false;    // reset with REFUSED_STREAM: the server did not process it
+  std::size_t bytes = 0;   // DATA bytes received
+  std::error_code ec;
+  asio::steady_timer wake;  // exchange() waits here; cancelled when the stream closes
+};
+
+namespace {
+
+using stream_state = connection::stream_state;
+
+std::string_view view(const std::uint8_t* p, std::size_t n) noexcept {
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+stream_state* state_of(nghttp2_session* s, std::int32_t id) noexcept {
+  return static_cast<stream_state*>(nghttp2_session_get_stream_user_data(s, id));
+}
+
+// A consumer or framing error ends this stream alone: reset it (sent by the writer, after the callback).
+void fail_stream(nghttp2_session* s, std::int32_t id, stream_state& st, std::error_code ec) noexcept {
+  if (!st.ec) st.ec = ec;
+  nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+}
+
+void finish(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
+  if (st.ended || st.ec) return;
+  st.ended = true;
+  if (auto e = st.consumer->on_end(*st.res)) fail_stream(s, id, st, e);
+}
+
+int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+              const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void*) {
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  stream_state* st = state_of(s, frame->hd.stream_id);
+  if (st == nullptr || st->ec) return 0;
+  const std::string_view n = view(name, namelen), v = view(value, valuelen);
+  if (st->head_done) {  // a trailer block
+    st->res->trailers().add(n, v);
+  } else if (n == ":status") {
+    std::from_chars(v.data(), v.data() + v.size(), st->status);
+  } else if (n.empty() || n.front() != ':') {
+    st->fields.add(n, v);
+  }
+  return 0;
+}
+
+void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
+  if (st.status >= 100 && st.status < 200) {  // 100 Continue, 103 Early Hints: the final head follows
+    st.status = 0;
+    st.fields.clear();
+    return;
+  }
+  st.head_done = true;
+  response& res = *st.res;
+  res.set_status(st.status);
+  res.set_version(20);
+  res.set_reason({});
+  res.headers() = std::move(st.fields);
+  res.trailers().clear();
+  res.body().clear();
+  if (auto e = st.consumer->on_head(res)) fail_stream(s, id, st, e);
+}
+
+int on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void*) {
+  const std::int32_t id = frame->hd.stream_id;
+  if (id == 0) return 0;
+  stream_state* st = state_of(s, id);
+  if (st == nullptr || st->ec) return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && !st->head_done) on_head(s, id, *st);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 && st->head_done)
+    finish(s, id, *st);
+  return 0;
+}
+
+int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::uint8_t* data,
+                  std::size_t len, void*) {
+  stream_state* st = state_of(s, id);
+  if (st == nullptr) return 0;
+  st->bytes += len;
+  if (st->ec) return 0;
+  if (auto e = st->consumer->on_body(view(data, len))) fail_stream(s, id, *st, e);
+  return 0;
+}
+
+// Never a fatal error here (nghttp2 would tear the whole session down for one stream).
+int on_stream_close(nghttp2_session* s, std::int32_t id, std::uint32_t code, void*) {
+  stream_state* st = state_of(s, id);
+  if (st == nullptr) return 0;
+  st->closed = true;
+  if (!st->ended && !st->ec) {
+    st->refused = code == NGHTTP2_REFUSED_STREAM;
+    st->ec = code == NGHTTP2_NO_ERROR ? make_error_code(error::unexpected_eof)
+                                      : make_error_code(asio::error::connection_reset);
+  }
+  st->wake.cancel();
+  return 0;
+}
+
+ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
+                  nghttp2_data_source* source, void*) {
+  auto& st = *static_cast<stream_state*>(source->ptr);
+  const std::size_t n = std::min(length, st.body.size() - st.body_sent);
+  std::copy_n(st.body.data() + st.body_sent, n, buf);
+  st.body_sent += n;
+  if (st.body_sent == st.body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return static_cast<ssize_t>(n);
+}
+
+// Fields a request must not carry over HTTP/2 (RFC 9113 §8.2.2), and Host (it becomes :authority).
+bool dropped(std::string_view lower_name, std::string_view value) noexcept {
+  if (lower_name == "te") return !chars::iequals(value, "trailers");
+  return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
+         lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "host";
+}
+
+struct session_callbacks {
+  nghttp2_session_callbacks* cbs = nullptr;
+  session_callbacks() {
+    if (nghttp2_session_callbacks_new(&cbs) != 0) throw std::bad_alloc();
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  }
+  ~session_callbacks() { nghttp2_session_callbacks_del(cbs); }
+};
+
+}  // namespace
+
+connection::connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l)
+    : session(std::move(origin)), ctx_(std::move(ctx)), link_(std::move(l)), write_wake_(ctx_->ex) {
+  static const session_callbacks callbacks;  // read-only once made: shared by every worker's sessions
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) throw std::bad_alloc();
+  nghttp2_option_set_no_auto_window_update(opt, 0);  // the consumer takes each chunk as it comes
+  const int rv = nghttp2_session_client_new2(&ng_, callbacks.cbs, this, opt);
+  nghttp2_option_del(opt);
+  if (rv != 0) throw std::bad_alloc();
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(stream_window)},
+  };
+  nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, connection_window);
+}
+
+connection::~connection() {
+  nghttp2_session_del(ng_);
+}
+
+std::size_t connection::capacity() const noexcept {
+  // Until the server's SETTINGS arrive nghttp2 assumes no limit; 100 is what RFC 9113 §6.5.2 recommends
+  // a server allow at least, and what nghttp2 queues beyond the real limit anyway.
+  const std::uint32_t limit =
+      nghttp2_session_get_remote_settings(ng_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  return std::max<std::size_t>(1, std::min<std::uint32_t>(limit, 100));
+}
+
+bool connection::reusable() const noexcept {
+  return !closed_ && !dead_ && nghttp2_session_check_request_allowed(ng_) != 0;
+}
+
+std::error_code connection::prepare(const exchange_request& req) {
+  // The same rules as every protocol (wire/request_check), then HTTP/2's own shape.
+  prepared_.clear();
+  const url& u = req.target;
+  std::string authority;
+  if (const auto host = req.fields.get("Host")) {
+    authority = std::string(*host);  // the request's own Host becomes :authority (RFC 9113 §8.3.1)
+  } else {
+    u.append_host(authority);
+    if (u.has_non_default_port()) authority += ':' + std::to_string(u.port());
+  }
+  prepared_.insert(prepared_.end(), {":method", std::string(req.method), ":scheme", std::string(u.scheme()),
+                                     ":authority", std::move(authority), ":path", std::string(u.target())});
+  for (const field_view f : req.fields) {
+    std::string name(f.name);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](char c) { return static_cast<char>(chars::to_lower(c)); });
+    if (dropped(name, f.value)) continue;
+    prepared_.push_back(std::move(name));
+    prepared_.emplace_back(f.value);
+  }
+  const request_extras& x = req.extras;
+  if (!x.user_agent.empty() && !req.fields.contains("User-Agent"))
+    prepared_.insert(prepared_.end(), {"user-agent", std::string(x.user_agent)});
+  if (!x.accept_encoding.empty() && !req.fields.contains("Accept-Encoding"))
+    prepared_.insert(prepared_.end(), {"accept-encoding", std::string(x.accept_encoding)});
+  const std::uint64_t length = x.body_length.value_or(req.body_size);
+  if (!req.fields.contains("Content-Length") && !x.length_unknown && length > 0)
+    prepared_.insert(prepared_.end(), {"content-length", std::to_string(length)});
+  return {};
+}
+
+void connection::start() {
+  if (started_) return;
+  started_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_->ex, read_loop(self), asio::detached);
+  asio::co_spawn(ctx_->ex, write_loop(self), asio::detached);
+  flush();  // the preface and our SETTINGS
+}
+
+asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body,
+                                                       const exchange_params& params, response& res) {
+  exchange_outcome out;
+  start();
+  if (!reusable()) {
+    out.ec = dead_ ? dead_ : make_error_code(error::unexpected_eof);
+    out.not_processed = true;  // no stream was opened
+    co_return out;
+  }
+  if (!body.in_memory() || body.expect_continue) {
+    out.ec = make_error_code(std::errc::operation_not_supported);  // not built yet (session.hpp)
+    co_return out;
+  }
+  stream_state st(ctx_->ex);
+  st.consumer = params.consumer;
+  st.res = &res;
+  st.body = body.data;
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(prepared_.size() / 2);
+  for (std::size_t i = 0; i + 1 < prepared_.size(); i += 2) {
+    auto& n = prepared_[i];
+    auto& v = prepared_[i + 1];
+    nva.push_back({reinterpret_cast<std::uint8_t*>(n.data()), reinterpret_cast<std::uint8_t*>(v.data()),
+                   n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &st;
+  provider.read_callback = read_body;
+  const std::int32_t id = nghttp2_submit_request(ng_, nullptr, nva.data(), nva.size(),
+                                                 body.data.empty() ? nullptr : &provider, &st);
+  if (id < 0) {
+    out.ec = make_error_code(std::errc::protocol_error);
+    out.not_processed = true;
+    co_return out;
+  }
+  streams_.emplace(id, &st);
+  flush();
+  st.wake.expires_at(params.total_deadline);
+  std::error_code ec;
+  co_await st.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!st.closed) {
+    // The deadline passed, or the caller cancelled: end this stream alone.
+    st.ec = ec == asio::error::operation_aborted ? make_error_code(asio::error::operation_aborted)
+                                                 : make_error_code(error::request_timeout);
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    nghttp2_session_set_stream_user_data(ng_, id, nullptr);
+    flush();
+  }
+  streams_.erase(id);
+  out.ec = st.ec;
+  out.bytes_received = st.bytes;
+  out.request_written = st.body_sent == st.body.size();
+  out.not_processed = st.refused;
+  res.info().bytes_received = st.bytes;
+  co_return out;
+}
+
+asio::awaitable<void> connection::read_loop(std::shared_ptr<session> /*keep_alive*/) {
+  inbound in;
+  in.start();
+  stream& s = link_->io;
+  for (;;) {
+    inbound::chunk c;
+    std::error_code ec = in.take(s, *ctx_, c);
+    if (ec == asio::error::would_block) {
+      co_await in.async_wait(s, *ctx_, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        fail_all(ec);
+        co_return;
+      }
+      continue;
+    }
+    if (c.size > 0) {
+      const auto n = nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(c.data), c.size);
+      in.keep(s, c, c.size);
+      if (n < 0) {
+        fail_all(make_error_code(std::errc::protocol_error));
+        co_return;
+      }
+      flush();  // WINDOW_UPDATE, SETTINGS ACK, PING ACK, resets
+    }
+    if (ec) {  // the end of the stream, or its error
+      fail_all(is_end_of_stream(ec) ? make_error_code(error::unexpected_eof) : ec);
+      co_return;
+    }
+  }
+}
+
+void connection::flush() noexcept {
+  if (closed_) return;
+  try {
+    for (;;) {
+      const std::uint8_t* data = nullptr;
+      const auto n = nghttp2_session_mem_send(ng_, &data);
+      if (n <= 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));  // valid until next call
+    }
+  } catch (...) {
+    fail_all(make_error_code(std::errc::not_enough_memory));
+    return;
+  }
+  if (!out_.empty() && !writing_) write_wake_.cancel();
+}
+
+asio::awaitable<void> connection::write_loop(std::shared_ptr<session> /*keep_alive*/) {
+  std::string buf;
+  for (;;) {
+    if (closed_ || dead_) co_return;
+    if (out_.empty()) {
+      write_wake_.expires_at(asio::steady_timer::time_point::max());
+      std::error_code ignored;
+      co_await write_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      continue;
+    }
+    buf.clear();
+    buf.swap(out_);
+    writing_ = true;
+    const std::error_code ec = co_await write_all(link_->io, link_->deadlines, buf, {});
+    writing_ = false;
+    if (ec) {
+      fail_all(ec);
+      co_return;
+    }
+  }
+}
+
+void connection::fail_all(std::error_code ec) noexcept {
+  if (!dead_) dead_ = ec;
+  for (auto& [id, st] : streams_) {
+    if (!st->closed && !st->ended && !st->ec) st->ec = ec;
+    st->closed = true;
+    st->wake.cancel();
+  }
+  write_wake_.cancel();
+}
+
+void connection::close(bool) noexcept {
+  if (closed_) return;
+  closed_ = true;
+  fail_all(make_error_code(asio::error::operation_aborted));
+  link_->io.close();
+}
+
+void connection::cancel() noexcept {
+  link_->io.cancel();
+}
+
+}  // namespace sentinel::detail::http2

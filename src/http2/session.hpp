@@ -1,0 +1,86 @@
+// sentinel: one HTTP/2 connection: an nghttp2 client session on a link, carrying many exchanges at once.
+//
+// nghttp2's memory API, as its users' bug reports teach: every byte read is fed to
+// nghttp2_session_mem_recv; what nghttp2_session_mem_send produces is copied out at once (its buffer lives
+// only until the next call) and written by the connection's one writer, never from inside a callback. One
+// reader loop and one writer per connection, both on the worker that owns it; an exchange waits on its own
+// stream's state, never on the socket. Written on nghttp2 (libnghttp2-dev 1.52 in Debian 12) rather than by
+// hand: HPACK, flow control and the frame rules are its job.
+//
+// Part 1 of HTTP/2 (this file): requests with an in-memory body, the response head, body and trailers to
+// the exchange's consumer, 1xx skipped, capacity from the server's SETTINGS_MAX_CONCURRENT_STREAMS, large
+// windows, a stream reset by the server as an error of that exchange alone. Not yet: uploads from files
+// and sources, Expect: 100-continue, per-stream deadlines, GOAWAY handling beyond failing what is open.
+#pragma once
+
+#include "session/session.hpp"
+#include "transport/context.hpp"
+#include "transport/link.hpp"
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+struct nghttp2_session;
+
+namespace sentinel::detail::http2 {
+
+/// How large the receive windows are: the 64 KiB default throttles downloads (one round trip per 64 KiB).
+constexpr std::int32_t stream_window = 16 * 1024 * 1024;
+constexpr std::int32_t connection_window = 64 * 1024 * 1024;
+
+class connection final : public session {
+ public:
+  connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l);
+  ~connection() override;
+
+  std::size_t capacity() const noexcept override;
+  std::size_t active() const noexcept override { return streams_.size(); }
+  bool reusable() const noexcept override;
+  /// An idle HTTP/2 connection may receive frames (PING, SETTINGS) at any time: usable while its reader
+  /// runs and no GOAWAY came.
+  bool idle_check() noexcept override { return reusable(); }
+
+  /// Builds the request's header block (pseudo-headers from the request, lower-case names, no
+  /// connection-specific fields) for the next exchange(), which follows at once on the same thread.
+  std::error_code prepare(const exchange_request& req) override;
+  asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
+                                             response& res) override;
+  tcp::endpoint peer() const noexcept override { return link_->peer; }
+
+  void close(bool graceful = true) noexcept override;
+  void cancel() noexcept override;
+  void stop_timer() noexcept override { link_->deadlines.stop(); }
+
+  /// Starts the reader and the writer (the preface and SETTINGS go out first). Done by the first
+  /// exchange(): the session must be owned by a shared_ptr by then.
+  void start();
+
+  struct stream_state;  // one exchange (session.cpp)
+
+ private:
+  asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
+  void flush() noexcept;  // drains nghttp2's output into the writer
+  asio::awaitable<void> write_loop(std::shared_ptr<session> keep_alive);
+  void fail_all(std::error_code ec) noexcept;
+
+  std::shared_ptr<connection_context> ctx_;
+  std::shared_ptr<link> link_;
+  nghttp2_session* ng_ = nullptr;
+  std::unordered_map<std::int32_t, stream_state*> streams_;
+  std::vector<std::string> prepared_;  // name, value, name, value, ... for the next exchange
+  std::string out_;                    // bytes nghttp2 produced, not yet written
+  asio::steady_timer write_wake_;      // the writer parks here while there is nothing to write
+  std::error_code dead_;               // set once the connection failed: no new exchanges
+  bool writing_ = false;               // the writer is in a write
+  bool started_ = false;               // the reader and the writer run
+  bool closed_ = false;
+};
+
+}  // namespace sentinel::detail::http2

@@ -1,0 +1,335 @@
+// The HTTP/2 session over the in-memory stream, against a scripted peer built on nghttp2's server session:
+// exchanges multiplexed on one connection, request bodies, large responses through the flow-control
+// windows, trailers, 1xx skipped, a stream reset by the server while the others continue, a refused
+// stream reported as not processed, and the server's concurrent-stream limit as the session's capacity.
+// No socket, no thread.
+#include "http2/session.hpp"
+#include "support/memory_stream.hpp"
+#include "support/run_until.hpp"
+#include "transport/context.hpp"
+#include "transport/link.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using sentinel::test::run_until;
+namespace d = sentinel::detail;
+
+namespace {
+
+// (co_await never appears inside a Catch macro or a condition here: g++ 12.)
+
+struct request_seen {
+  std::map<std::string, std::string> fields;  // pseudo-headers included
+  std::string body;
+};
+
+// The server side: an nghttp2 server session on the other end of the pipe. `respond` decides each answer.
+class h2_peer {
+ public:
+  struct answer {
+    int status = 200;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> trailers;
+    bool interim_100 = false;                // a 100 Continue first
+    std::uint32_t reset = NGHTTP2_NO_ERROR;  // reset the stream instead of answering
+  };
+  std::function<answer(const request_seen&)> respond;
+  std::uint32_t max_streams = 100;
+  std::map<std::int32_t, request_seen> requests;
+  std::size_t answered = 0;
+
+  explicit h2_peer(sentinel::test::memory_stream end) : s_(std::move(end)) {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+    nghttp2_session_server_new(&ng_, cbs, this);
+    nghttp2_session_callbacks_del(cbs);
+  }
+  ~h2_peer() { nghttp2_session_del(ng_); }
+
+  asio::awaitable<void> run() {
+    const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams}};
+    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 1);
+    send();
+    std::array<char, 16384> buf;
+    for (;;) {
+      std::error_code ec;
+      const std::size_t n =
+          co_await s_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      if (nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(buf.data()), n) < 0) co_return;
+      send();
+    }
+  }
+
+ private:
+  struct outgoing {
+    std::string body;
+    std::size_t sent = 0;
+    std::vector<std::pair<std::string, std::string>> trailers;
+  };
+
+  void send() {
+    for (;;) {
+      const std::uint8_t* data = nullptr;
+      const auto n = nghttp2_session_mem_send(ng_, &data);
+      if (n <= 0) break;
+      std::error_code ec;
+      s_.write_some(asio::buffer(data, static_cast<std::size_t>(n)), ec);  // unbounded pipe
+    }
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl,
+                       const std::uint8_t* v, std::size_t vl, std::uint8_t, void* ud) {
+    auto* self = static_cast<h2_peer*>(ud);
+    self->requests[f->hd.stream_id].fields[std::string(reinterpret_cast<const char*>(n), nl)] =
+        std::string(reinterpret_cast<const char*>(v), vl);
+    return 0;
+  }
+  static int on_data(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
+                     std::size_t len, void* ud) {
+    static_cast<h2_peer*>(ud)->requests[id].body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+  static int on_frame(nghttp2_session* s, const nghttp2_frame* f, void* ud) {
+    auto* self = static_cast<h2_peer*>(ud);
+    if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+        (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
+      self->answer_stream(s, f->hd.stream_id);
+    return 0;
+  }
+  static ssize_t read_body(nghttp2_session* s, std::int32_t id, std::uint8_t* buf, std::size_t len,
+                           std::uint32_t* flags, nghttp2_data_source* src, void*) {
+    auto& o = *static_cast<outgoing*>(src->ptr);
+    const std::size_t n = std::min(len, o.body.size() - o.sent);
+    std::copy_n(o.body.data() + o.sent, n, buf);
+    o.sent += n;
+    if (o.sent == o.body.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!o.trailers.empty()) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        std::vector<nghttp2_nv> nv;
+        for (auto& [k, v] : o.trailers)
+          nv.push_back(make_nv(k, v));
+        nghttp2_submit_trailer(s, id, nv.data(), nv.size());
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+  static nghttp2_nv make_nv(std::string& k, std::string& v) {
+    return {reinterpret_cast<std::uint8_t*>(k.data()), reinterpret_cast<std::uint8_t*>(v.data()), k.size(),
+            v.size(), NGHTTP2_NV_FLAG_NONE};
+  }
+  void answer_stream(nghttp2_session* s, std::int32_t id) {
+    ++answered;
+    const answer a = respond(requests[id]);
+    if (a.reset != NGHTTP2_NO_ERROR) {
+      nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, a.reset);
+      return;
+    }
+    if (a.interim_100) {
+      std::string k = ":status", v = "100";
+      nghttp2_nv nv = make_nv(k, v);
+      nghttp2_submit_headers(s, NGHTTP2_FLAG_NONE, id, nullptr, &nv, 1, nullptr);
+    }
+    auto& o = out_[id];
+    o.body = a.body;
+    o.trailers = a.trailers;
+    std::string k1 = ":status", v1 = std::to_string(a.status), k2 = "content-length",
+                v2 = std::to_string(a.body.size());
+    nghttp2_nv nv[] = {make_nv(k1, v1), make_nv(k2, v2)};
+    nghttp2_data_provider prd{};
+    prd.source.ptr = &o;
+    prd.read_callback = read_body;
+    nghttp2_submit_response(s, id, nv, 2, &prd);
+  }
+
+  sentinel::test::memory_stream s_;
+  nghttp2_session* ng_ = nullptr;
+  std::map<std::int32_t, outgoing> out_;
+};
+
+struct collect final : d::response_consumer {
+  std::string body;
+  bool ended = false;
+  std::error_code on_head(sentinel::response&) override { return {}; }
+  std::error_code on_body(std::string_view data) override {
+    body.append(data);
+    return {};
+  }
+  std::error_code on_end(sentinel::response&) override {
+    ended = true;
+    return {};
+  }
+};
+
+// A session over a fresh pipe to a fresh peer.
+struct fixture {
+  fixture()
+      : ctx(std::make_shared<d::connection_context>(io.get_executor(), sentinel::tls_options{}, 80 * 1024)) {
+    auto [mine, theirs] = sentinel::test::make_memory_pipe(io.get_executor());
+    auto l = std::make_shared<d::link>(io.get_executor());
+    sentinel::test::attach_memory(l->io, mine, "h2");
+    peer = std::make_unique<h2_peer>(theirs);
+    conn = std::make_shared<d::http2::connection>(ctx, "http://h2.test:80", std::move(l));
+  }
+  ~fixture() { conn->close(); }
+
+  void start_peer() { asio::co_spawn(io, peer->run(), asio::detached); }
+
+  struct result {
+    d::exchange_outcome out;
+    sentinel::response res;
+    std::string body;
+  };
+  asio::awaitable<result> send(std::string method, std::string target, std::string body = {}) {
+    sentinel::url u("http://h2.test" + target);
+    sentinel::headers fields{{"X-Test", "yes"}, {"Connection", "keep-alive"}};
+    d::request_extras extras;
+    extras.user_agent = "sentinel-test";
+    result r;
+    REQUIRE_FALSE(conn->prepare({method, u, fields, body.size(), extras}));
+    collect c;
+    d::outgoing_body b;
+    b.data = body;
+    d::exchange_params p;
+    p.consumer = &c;
+    r.out = co_await conn->exchange(b, p, r.res);
+    r.body = c.body;
+    if (!r.out.ec) CHECK(c.ended);
+    co_return r;
+  }
+
+  asio::io_context io;
+  std::shared_ptr<d::connection_context> ctx;
+  std::unique_ptr<h2_peer> peer;
+  std::shared_ptr<d::http2::connection> conn;
+};
+
+std::string echo_of(const request_seen& r) {
+  return r.fields.at(":method") + " " + r.fields.at(":path") + " " + r.body;
+}
+
+}  // namespace
+
+TEST_CASE("http2: exchanges multiplexed on one connection, with bodies both ways", "[http2]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) { return h2_peer::answer{200, echo_of(r), {}, false, 0}; };
+  f.start_peer();
+  std::vector<fixture::result> results(3);
+  std::size_t done = 0;
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < 3; ++i) {
+      asio::co_spawn(
+          ex,
+          [&, i]() -> asio::awaitable<void> {
+            results[i] =
+                co_await f.send(i == 2 ? "POST" : "GET", "/r" + std::to_string(i), i == 2 ? "data" : "");
+            ++done;
+          },
+          asio::detached);
+    }
+    while (done < 3) {
+      asio::steady_timer t(ex, 1ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }());
+  for (int i = 0; i < 3; ++i) {
+    INFO("request " << i);
+    CHECK_FALSE(results[i].out.ec);
+    CHECK(results[i].res.status() == 200);
+    CHECK(results[i].res.version() == 20);
+    CHECK(results[i].res.headers().get("content-length").has_value());
+  }
+  CHECK(results[0].body == "GET /r0 ");
+  CHECK(results[1].body == "GET /r1 ");
+  CHECK(results[2].body == "POST /r2 data");
+  // What went on the wire: pseudo-headers from the request, lower-case names, no connection-specific field.
+  REQUIRE(f.peer->requests.size() == 3);
+  const auto& seen = f.peer->requests.begin()->second.fields;
+  CHECK(seen.at(":scheme") == "http");
+  CHECK(seen.at(":authority") == "h2.test");
+  CHECK(seen.at("x-test") == "yes");
+  CHECK(seen.at("user-agent") == "sentinel-test");
+  CHECK(seen.count("connection") == 0);
+  CHECK(seen.count("host") == 0);
+  CHECK(f.conn->active() == 0);
+  CHECK(f.conn->reusable());
+}
+
+TEST_CASE("http2: a 4 MiB response passes the flow-control windows; trailers and 100 Continue", "[http2]") {
+  fixture f;
+  const std::string big(4 * 1024 * 1024, 'x');
+  f.peer->respond = [&](const request_seen& r) {
+    if (r.fields.at(":path") == "/big") return h2_peer::answer{200, big, {}, false, 0};
+    return h2_peer::answer{201, "t", {{"x-checksum", "abc"}}, true, 0};
+  };
+  f.start_peer();
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    const auto big_r = co_await f.send("GET", "/big");
+    CHECK_FALSE(big_r.out.ec);
+    CHECK(big_r.body.size() == big.size());
+    CHECK(big_r.out.bytes_received == big.size());
+    const auto t = co_await f.send("GET", "/trailers");
+    CHECK_FALSE(t.out.ec);
+    CHECK(t.res.status() == 201);  // the 100 before it was skipped
+    CHECK(t.body == "t");
+    CHECK(t.res.trailers().get("x-checksum") == std::optional<std::string_view>("abc"));
+  }());
+}
+
+TEST_CASE("http2: a reset stream fails alone; a refused one is reported as not processed", "[http2]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) {
+    const std::string& path = r.fields.at(":path");
+    if (path == "/reset") return h2_peer::answer{0, {}, {}, false, NGHTTP2_INTERNAL_ERROR};
+    if (path == "/refused") return h2_peer::answer{0, {}, {}, false, NGHTTP2_REFUSED_STREAM};
+    return h2_peer::answer{200, "fine", {}, false, 0};
+  };
+  f.start_peer();
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    const auto reset = co_await f.send("GET", "/reset");
+    CHECK(reset.out.ec == asio::error::connection_reset);
+    CHECK_FALSE(reset.out.not_processed);
+    const auto refused = co_await f.send("GET", "/refused");
+    CHECK(refused.out.ec);
+    CHECK(refused.out.not_processed);
+    const auto after = co_await f.send("GET", "/ok");  // the connection lives on
+    CHECK_FALSE(after.out.ec);
+    CHECK(after.body == "fine");
+  }());
+  CHECK(f.conn->reusable());
+}
+
+TEST_CASE("http2: the server's concurrent-stream limit is the session's capacity", "[http2]") {
+  fixture f;
+  f.peer->max_streams = 8;
+  f.peer->respond = [](const request_seen&) { return h2_peer::answer{204, {}, {}, false, 0}; };
+  f.start_peer();
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    const auto r = co_await f.send("GET", "/");
+    CHECK_FALSE(r.out.ec);
+    CHECK(r.res.status() == 204);
+  }());
+  CHECK(f.conn->capacity() == 8);
+}
