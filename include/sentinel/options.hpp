@@ -111,6 +111,19 @@ struct proxy_options {
   bool from_environment = false;
 };
 
+/// Which HTTP version a request may use (see docs/http2.md). HTTP/2 needs a library built with it
+/// (`sentinel::http2_built`); without it every choice means HTTP/1.1.
+enum class http_version {
+  /// HTTP/1.1 only: TLS offers ALPN `http/1.1`.
+  http1_1,
+  /// https:// offers ALPN `h2,http/1.1` and speaks what the server picks; http:// is HTTP/1.1. Requests
+  /// through an HTTP forward proxy stay HTTP/1.1 (as curl's).
+  http2,
+  /// HTTP/2 without negotiation: http:// speaks h2c from the first byte (the server must know), https://
+  /// offers only `h2`.
+  http2_prior_knowledge,
+};
+
 /// Everything an http_client can be configured with. Values, not handles: copy freely.
 struct client_options {
   timeout_options timeouts;
@@ -124,6 +137,9 @@ struct client_options {
   std::string user_agent = std::string("sentinel/") + SENTINEL_VERSION_STRING;
   /// Ask for gzip/deflate (Accept-Encoding) and decode the body transparently.
   bool decompress = false;
+  /// HTTP/1.1 by default until HTTP/2 is complete (docs/http2.md: uploads from files and sources and
+  /// Expect: 100-continue are not carried over HTTP/2 yet).
+  http_version version = http_version::http1_1;
 };
 
 /// Per-request overrides of client_options. Unset members take the client's value.
@@ -137,6 +153,7 @@ struct request_options {
   std::optional<bool> follow_redirects;
   std::optional<std::size_t> max_redirects;
   std::optional<bool> decompress;
+  std::optional<http_version> version;
   /// Mark a non-idempotent request (e.g. a POST) as safe to re-send on a stale connection.
   bool retryable = false;
   /// Send `Expect: 100-continue` and the body only after the server's 100 (or timeouts.expect_continue

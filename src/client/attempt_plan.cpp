@@ -1,6 +1,8 @@
 // sentinel: planning a request's attempts. See attempt_plan.hpp.
 #include "client/attempt_plan.hpp"
 
+#include "protocols/sessions.hpp"
+
 #include "transport/deadlines.hpp"
 #include "wire/decoder.hpp"
 
@@ -10,13 +12,15 @@
 namespace sentinel::detail {
 namespace {
 
-// "scheme://host:port" (what url::origin() returns) written into `buf`, with no allocation; into
-// `fallback` when it does not fit (host names are at most 253 bytes, so only absurd URLs get there).
-std::string_view origin_key(const url& u, std::array<char, 320>& buf, std::string& fallback) {
+// "scheme://host:port" (what url::origin() returns) and `suffix` written into `buf`, with no allocation;
+// into `fallback` when it does not fit (host names are at most 253 bytes, so only absurd URLs get there).
+std::string_view origin_key(const url& u, std::string_view suffix, std::array<char, 320>& buf,
+                            std::string& fallback) {
   const std::string_view scheme = u.is_https() ? "https://" : "http://";
-  const std::size_t need = scheme.size() + u.host().size() + 2 + 1 + 5;
+  const std::size_t need = scheme.size() + u.host().size() + 2 + 1 + 5 + suffix.size();
   if (need > buf.size()) {
     fallback = u.origin();
+    fallback += suffix;
     return fallback;
   }
   char* p = std::copy(scheme.begin(), scheme.end(), buf.data());
@@ -25,6 +29,7 @@ std::string_view origin_key(const url& u, std::array<char, 320>& buf, std::strin
   if (u.host_is_ipv6()) *p++ = ']';
   *p++ = ':';
   p = std::to_chars(p, buf.data() + buf.size(), u.port()).ptr;
+  p = std::copy(suffix.begin(), suffix.end(), p);
   return std::string_view(buf.data(), static_cast<std::size_t>(p - buf.data()));
 }
 
@@ -82,13 +87,16 @@ std::error_code make_plan(const client_options& opts, const proxy_config& proxie
   if (ec) return ec;
   plan.rt =
       route{&req.url(), proxy ? &proxy->address : nullptr, proxy != nullptr && req.url().is_https(), {}};
+  const bool forward = proxy != nullptr && !plan.rt.tunnel;
+  plan.offer = offer_for(req.options().version.value_or(opts.version), req.url().is_https(), forward);
+  const std::string_view suffix = offer_key_suffix(plan.offer);
   if (proxy == nullptr) {
-    plan.origin = origin_key(req.url(), plan.key_buf, plan.proxied_key);
+    plan.origin = origin_key(req.url(), suffix, plan.key_buf, plan.proxied_key);
     return {};
   }
   plan.rt.proxy_authorization = proxy->authorization;
   if (plan.rt.tunnel) {
-    plan.proxied_key = req.url().origin() + " via " + proxy->key;
+    plan.proxied_key = req.url().origin() + std::string(suffix) + " via " + proxy->key;
   } else {
     plan.proxied_key = proxy->key;
     plan.extras.forward_proxy = true;

@@ -6,6 +6,7 @@
 
 #include "client/proxy.hpp"
 #include "session/exchange.hpp"
+#include "session/session.hpp"
 #include "transport/connect.hpp"
 
 #include <sentinel/options.hpp>
@@ -28,6 +29,7 @@ struct attempt_plan {
   bool may_retry = false;                     // the stale-connection retry may resend it (docs/retry.md)
   bool decompress = false;
   route rt;
+  protocol_offer offer;     // the protocols its connection offers (the pool key says which)
   std::string_view origin;  // the pool key: into key_buf (direct) or proxied_key
   std::string proxied_key;
   std::array<char, 320> key_buf;

@@ -150,7 +150,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       if ((o.ec = check_head(req, plan))) co_return o;
       connect_report report;
       o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
-                                   {&plan.rt, plan.connect_timeout, total_deadline}, conn, report);
+                                   {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report);
       if (report.attempted) ++info.connects;
       if (o.ec) {
         // Waiting for a connection, or opening one (resolve, connect, proxy, TLS).

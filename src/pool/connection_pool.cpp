@@ -88,7 +88,8 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   if (try_acquire(origin, allow_idle, out)) co_return std::error_code{};
   origin_state& o = state_of(origin);
   // A connection being opened may carry this request too: wait for it rather than open another.
-  const bool behind_connect = make_.may_multiplex && o.connecting > 0;
+  o.may_multiplex = op.offer.may_multiplex;
+  const bool behind_connect = o.may_multiplex && o.connecting > 0;
   if (o.waiters.empty() && !behind_connect) {
     if (!can_open(o) && o.open < opts_.max_per_origin) close_one_idle_elsewhere(o);
     if (can_open(o)) {
@@ -197,8 +198,8 @@ void connection_pool::slot_freed(origin_state& o) noexcept {
 void connection_pool::serve_waiters(origin_state& o) noexcept {
   while (!stopped_ && !o.waiters.empty()) {
     waiter& w = *o.waiters.front();
-    if (w.allow_idle && hand_shared(o, w)) continue;     // spare capacity on a session in use
-    if (make_.may_multiplex && o.connecting > 0) break;  // the connection being opened may carry it
+    if (w.allow_idle && hand_shared(o, w)) continue;  // spare capacity on a session in use
+    if (o.may_multiplex && o.connecting > 0) break;   // the connection being opened may carry it
     if (!can_open(o)) break;
     auto wp = std::move(o.waiters.front());
     o.waiters.pop_front();

@@ -43,6 +43,7 @@ struct open_params {
   const route* rt = nullptr;  // required
   clock::duration connect_timeout{};
   clock::time_point total_deadline = clock::time_point::max();
+  protocol_offer offer;  // what to offer (the same for every request of one pool key)
 };
 
 class connection_pool {
@@ -134,6 +135,7 @@ class connection_pool {
     std::vector<std::shared_ptr<session>> shared;  // in use, with room for more exchanges (multiplexed)
     std::size_t open = 0;                          // idle + in use + being opened
     std::size_t connecting = 0;                    // being opened
+    bool may_multiplex = false;                    // its requests' offer (the pool key includes it)
     std::deque<std::shared_ptr<waiter>> waiters;   // FIFO
   };
 

@@ -53,7 +53,7 @@ asio::awaitable<std::error_code> connection_pool::open_new(std::string_view orig
     connect_params p;
     p.connect_timeout = op.connect_timeout;
     p.session_key = origin;
-    p.alpn = make_.alpn;
+    p.alpn = op.offer.alpn;
     p.tunnel = make_.tunnel;
     ec = co_await connect(*ctx_, *op.rt, p, l->io, l->deadlines, l, report);
     connecting_.erase(l.get());
@@ -62,7 +62,8 @@ asio::awaitable<std::error_code> connection_pool::open_new(std::string_view orig
     if (!ec && stopped_) ec = error::pool_stopped;  // shutdown() came during the connect
     if (!ec) {
       try {
-        const std::string_view protocol = l->io.alpn_protocol();
+        std::string_view protocol = l->io.alpn_protocol();
+        if (protocol.empty()) protocol = op.offer.assumed;
         s = adopt(make_.make(std::string(origin), protocol, l));
       } catch (...) {
         ec = make_error_code(std::errc::not_enough_memory);
@@ -73,7 +74,7 @@ asio::awaitable<std::error_code> connection_pool::open_new(std::string_view orig
     if (l) l->io.close();
     // Requests that waited for this connection (it could have carried them) fail as it did, unless
     // another is being opened for them.
-    if (make_.may_multiplex && o.connecting == 0) fail_connect_waiters(o, ec);
+    if (o.may_multiplex && o.connecting == 0) fail_connect_waiters(o, ec);
     free_slot(o);
     co_return ec;
   }

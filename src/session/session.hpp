@@ -76,15 +76,20 @@ class session : public std::enable_shared_from_this<session> {
   std::string origin_;
 };
 
-/// How the pool makes sessions: what to offer when it connects, and the session for what was chosen.
-struct session_factory {
+/// What a connection offers and assumes (protocols/sessions.hpp works it out from a request's options).
+struct protocol_offer {
   std::span<const std::string_view> alpn;  // offered in the TLS handshake, in preference order
-  tunnel_fn tunnel = nullptr;              // opens a CONNECT tunnel through an HTTP proxy
-  /// True when a protocol in `alpn` can carry several exchanges on one connection: requests that find a
-  /// connection being opened for their origin then wait for it rather than open another.
+  std::string_view assumed = "http/1.1";   // spoken when nothing was negotiated (no TLS, or no ALPN)
+  /// True when a protocol it may speak carries several exchanges on one connection: requests that find
+  /// a connection being opened for their origin then wait for it rather than open another.
   bool may_multiplex = false;
-  /// The session for a link connected to `origin`, speaking `protocol` (the ALPN result; empty: none was
-  /// chosen, so the default). connect() lets through only protocols in `alpn`.
+};
+
+/// How the pool makes sessions.
+struct session_factory {
+  tunnel_fn tunnel = nullptr;  // opens a CONNECT tunnel through an HTTP proxy
+  /// The session for a link connected to `origin`, speaking `protocol` (the ALPN result, or the offer's
+  /// assumed protocol when none was chosen). connect() lets through only protocols that were offered.
   std::function<std::unique_ptr<session>(const std::string& origin, std::string_view protocol,
                                          std::shared_ptr<link> l)>
       make;

@@ -2,8 +2,11 @@
 // exchanges multiplexed on one connection, request bodies, large responses through the flow-control
 // windows, trailers, 1xx skipped, a stream reset by the server while the others continue, a refused
 // stream reported as not processed, and the server's concurrent-stream limit as the session's capacity.
+// Then through an http_client: the version option, negotiation and one connection for many requests.
 // No socket, no thread.
+#include "client/client_access.hpp"
 #include "http2/session.hpp"
+#include "support/client_helpers.hpp"
 #include "support/memory_stream.hpp"
 #include "support/run_until.hpp"
 #include "transport/context.hpp"
@@ -332,4 +335,108 @@ TEST_CASE("http2: the server's concurrent-stream limit is the session's capacity
     CHECK(r.res.status() == 204);
   }());
   CHECK(f.conn->capacity() == 8);
+}
+
+namespace {
+
+// An http_client whose connections are memory pipes to h2_peers; each connection reports `alpn` as
+// negotiated (empty: none, as over plain TCP).
+struct client_fixture {
+  explicit client_fixture(sentinel::client_options o, std::string negotiated = {})
+      : alpn(std::move(negotiated)), client(io, std::move(o)) {
+    auto& core = d::client_access::core(client);
+    core.conns->connector = [this, ex = core.ex](const d::route&,
+                                                 d::stream& s) -> asio::awaitable<std::error_code> {
+      auto [mine, theirs] = sentinel::test::make_memory_pipe(ex);
+      sentinel::test::attach_memory(s, mine, alpn);
+      peers.push_back(std::make_unique<h2_peer>(theirs));
+      peers.back()->respond = [](const request_seen& r) {
+        return h2_peer::answer{200, echo_of(r), {}, false, 0};
+      };
+      asio::co_spawn(ex, peers.back()->run(), asio::detached);
+      co_return std::error_code{};
+    };
+  }
+
+  // `n` requests at once; the results in order.
+  std::vector<std::tuple<std::error_code, sentinel::response>> send_all(const std::string& url, int n) {
+    std::vector<std::tuple<std::error_code, sentinel::response>> results(static_cast<std::size_t>(n));
+    int done = 0;
+    run_until(io, [&]() -> asio::awaitable<void> {
+      auto ex = co_await asio::this_coro::executor;
+      for (int i = 0; i < n; ++i) {
+        asio::co_spawn(
+            ex,
+            [&, i]() -> asio::awaitable<void> {
+              sentinel::request req("GET", url + std::to_string(i));
+              results[static_cast<std::size_t>(i)] = co_await sentinel::test::fetch(client, std::move(req));
+              ++done;
+            },
+            asio::detached);
+      }
+      while (done < n) {
+        asio::steady_timer t(ex, 1ms);
+        co_await t.async_wait(asio::use_awaitable);
+      }
+    }());
+    return results;
+  }
+
+  asio::io_context io;
+  std::vector<std::unique_ptr<h2_peer>> peers;
+  std::string alpn;
+  sentinel::http_client client;
+};
+
+}  // namespace
+
+TEST_CASE("http2: a client with HTTP/2 by prior knowledge carries 50 concurrent requests on one connection",
+          "[http2][client]") {
+  sentinel::client_options o;
+  o.version = sentinel::http_version::http2_prior_knowledge;
+  client_fixture f(o);
+  const auto results = f.send_all("http://h2.test/r", 50);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    INFO("request " << i);
+    const auto& [ec, res] = results[i];
+    REQUIRE_FALSE(ec);
+    CHECK(res.status() == 200);
+    CHECK(res.version() == 20);
+    CHECK(res.body() == "GET /r" + std::to_string(i) + " ");
+  }
+  CHECK(f.peers.size() == 1);  // every request on the one connection
+  REQUIRE(f.peers.size() == 1);
+  CHECK(f.peers[0]->requests.size() == 50);
+  const auto s = f.client.stats();
+  CHECK(s.connections_opened == 1);
+  CHECK(s.errors == 0);
+}
+
+TEST_CASE("http2: https offers h2 only when asked; the server's choice picks the session",
+          "[http2][client]") {
+  SECTION("HTTP/2 preferred, the server picks h2: HTTP/2 on one connection") {
+    sentinel::client_options o;
+    o.version = sentinel::http_version::http2;
+    client_fixture f(o, "h2");
+    const auto results = f.send_all("https://h2.test/p", 5);
+    for (const auto& [ec, res] : results) {
+      REQUIRE_FALSE(ec);
+      CHECK(res.version() == 20);
+    }
+    CHECK(f.peers.size() == 1);
+  }
+  SECTION("HTTP/1.1 only (the default): a server that picks h2 picked what was not offered") {
+    client_fixture f(sentinel::client_options{}, "h2");
+    const auto results = f.send_all("https://h2.test/p", 1);
+    CHECK(std::get<0>(results[0]) == sentinel::error::alpn_mismatch);
+  }
+  SECTION("a request may ask for HTTP/2 on a client that does not") {
+    client_fixture f(sentinel::client_options{}, "h2");
+    sentinel::request req("GET", "https://h2.test/one");
+    req.options().version = sentinel::http_version::http2;
+    auto [ec, res] = run_until(f.io, sentinel::test::fetch(f.client, std::move(req)));
+    REQUIRE_FALSE(ec);
+    CHECK(res.version() == 20);
+    CHECK(res.body() == "GET /one ");
+  }
 }

@@ -82,7 +82,8 @@ constexpr std::array<std::string_view, 1> fake_alpn{"fake/1"};
 // A pool whose connections are memory pipes (the connector counts them) carrying fake sessions.
 struct fixture {
   explicit fixture(script& s, sentinel::connection_pool_options opts = {})
-      : ctx_ptr(std::make_shared<d::connection_context>(io.get_executor(), sentinel::tls_options{}, 4096)),
+      : s_(s),
+        ctx_ptr(std::make_shared<d::connection_context>(io.get_executor(), sentinel::tls_options{}, 4096)),
         pool(ctx_ptr, opts, factory(s)),
         target("http://fake.test/"),
         rt{&target, nullptr, false, {}} {
@@ -105,8 +106,6 @@ struct fixture {
 
   static d::session_factory factory(script& s) {
     d::session_factory f;
-    f.alpn = fake_alpn;
-    f.may_multiplex = s.may_multiplex;
     f.make = [&s](const std::string& origin, std::string_view, std::shared_ptr<d::link> l) {
       return std::make_unique<fake_session>(origin, std::move(l), s);
     };
@@ -116,8 +115,9 @@ struct fixture {
   // acquire() with a 5 s deadline, for `origin`.
   asio::awaitable<std::error_code> acquire(d::connection_pool::lease& out, std::string_view origin = "fake") {
     d::connect_report report;
+    const d::protocol_offer offer{fake_alpn, "fake/1", s_.may_multiplex};
     co_return co_await pool.acquire(origin, true, d::clock::now() + 5s, error::pool_timeout,
-                                    {&rt, 5s, d::clock::time_point::max()}, out, report);
+                                    {&rt, 5s, d::clock::time_point::max(), offer}, out, report);
   }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds ms) {
@@ -126,6 +126,7 @@ struct fixture {
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
 
+  script& s_;
   asio::io_context io;
   std::shared_ptr<d::connection_context> ctx_ptr;
   d::connection_pool pool;
