@@ -8,6 +8,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
@@ -163,7 +164,7 @@ struct session_callbacks {
 }  // namespace
 
 connection::connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l)
-    : session(std::move(origin)), ctx_(std::move(ctx)), link_(std::move(l)), write_wake_(ctx_->ex) {
+    : session(std::move(origin)), ctx_(std::move(ctx)), link_(std::move(l)) {
   static const session_callbacks callbacks;  // read-only once made: shared by every worker's sessions
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) throw std::bad_alloc();
@@ -228,12 +229,37 @@ std::error_code connection::prepare(const exchange_request& req) {
 }
 
 void connection::start() {
-  if (started_) return;
-  started_ = true;
-  auto self = shared_from_this();
-  asio::co_spawn(ctx_->ex, read_loop(self), asio::detached);
-  asio::co_spawn(ctx_->ex, write_loop(self), asio::detached);
-  flush();  // the preface and our SETTINGS
+  parking_ = false;
+  if (!reading_ && !dead_ && !closed_) {
+    reading_ = true;
+    asio::co_spawn(ctx_->ex, read_loop(shared_from_this()), asio::detached);
+  }
+  flush();  // the first time: the preface and our SETTINGS
+}
+
+void connection::stop_timer() noexcept {
+  link_->deadlines.stop();
+  if (reading_ && streams_.empty()) {
+    parking_ = true;
+    park_.emit(asio::cancellation_type::all);
+  }
+}
+
+bool connection::idle_check() noexcept {
+  if (!reading_ && reusable()) {
+    // Parked: what arrived meanwhile (a PING, SETTINGS, a GOAWAY, the end of the stream) decides.
+    for (;;) {
+      inbound::chunk c;
+      const std::error_code ec = in_.take(link_->io, *ctx_, c);
+      if (c.size > 0 && ec != asio::error::would_block && !receive(c)) break;
+      if (ec == asio::error::would_block) break;
+      if (ec) {
+        fail_all(is_end_of_stream(ec) ? make_error_code(error::unexpected_eof) : ec);
+        break;
+      }
+    }
+  }
+  return reusable();
 }
 
 asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body,
@@ -293,35 +319,44 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   co_return out;
 }
 
+bool connection::receive(inbound::chunk c) noexcept {
+  const auto n = nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(c.data), c.size);
+  in_.keep(link_->io, c, c.size);
+  if (n < 0) {
+    fail_all(make_error_code(std::errc::protocol_error));
+    return false;
+  }
+  flush();  // WINDOW_UPDATE, SETTINGS ACK, PING ACK, resets
+  return true;
+}
+
 asio::awaitable<void> connection::read_loop(std::shared_ptr<session> /*keep_alive*/) {
-  inbound in;
-  in.start();
   stream& s = link_->io;
   for (;;) {
     inbound::chunk c;
-    std::error_code ec = in.take(s, *ctx_, c);
+    std::error_code ec = in_.take(s, *ctx_, c);
     if (ec == asio::error::would_block) {
-      co_await in.async_wait(s, *ctx_, asio::redirect_error(asio::use_awaitable, ec));
+      co_await in_.async_wait(
+          s, *ctx_,
+          asio::bind_cancellation_slot(park_.slot(), asio::redirect_error(asio::use_awaitable, ec)));
+      if (ec == asio::error::operation_aborted && !closed_ && !dead_) {
+        if (parking_) break;  // parked by stop_timer()
+        continue;             // a park that start() called off before the reader saw it
+      }
       if (ec) {
         fail_all(ec);
-        co_return;
+        break;
       }
       continue;
     }
-    if (c.size > 0) {
-      const auto n = nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(c.data), c.size);
-      in.keep(s, c, c.size);
-      if (n < 0) {
-        fail_all(make_error_code(std::errc::protocol_error));
-        co_return;
-      }
-      flush();  // WINDOW_UPDATE, SETTINGS ACK, PING ACK, resets
-    }
+    if (c.size > 0 && !receive(c)) break;
     if (ec) {  // the end of the stream, or its error
       fail_all(is_end_of_stream(ec) ? make_error_code(error::unexpected_eof) : ec);
-      co_return;
+      break;
     }
   }
+  reading_ = false;
+  parking_ = false;
 }
 
 void connection::flush() noexcept {
@@ -337,29 +372,29 @@ void connection::flush() noexcept {
     fail_all(make_error_code(std::errc::not_enough_memory));
     return;
   }
-  if (!out_.empty() && !writing_) write_wake_.cancel();
+  if (out_.empty() || writing_ || dead_) return;
+  try {
+    writing_ = true;
+    asio::co_spawn(ctx_->ex, write_loop(shared_from_this()), asio::detached);
+  } catch (...) {
+    writing_ = false;
+    fail_all(make_error_code(std::errc::not_enough_memory));
+  }
 }
 
 asio::awaitable<void> connection::write_loop(std::shared_ptr<session> /*keep_alive*/) {
+  // Runs while there is output, so that an idle connection leaves nothing waiting on its executor.
   std::string buf;
-  for (;;) {
-    if (closed_ || dead_) co_return;
-    if (out_.empty()) {
-      write_wake_.expires_at(asio::steady_timer::time_point::max());
-      std::error_code ignored;
-      co_await write_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-      continue;
-    }
+  while (!out_.empty() && !closed_ && !dead_) {
     buf.clear();
     buf.swap(out_);
-    writing_ = true;
     const std::error_code ec = co_await write_all(link_->io, link_->deadlines, buf, {});
-    writing_ = false;
     if (ec) {
       fail_all(ec);
-      co_return;
+      break;
     }
   }
+  writing_ = false;
 }
 
 void connection::fail_all(std::error_code ec) noexcept {
@@ -369,7 +404,7 @@ void connection::fail_all(std::error_code ec) noexcept {
     st->closed = true;
     st->wake.cancel();
   }
-  write_wake_.cancel();
+  if (reading_) park_.emit(asio::cancellation_type::all);  // the reader ends (dead_ is set: no parking)
 }
 
 void connection::close(bool) noexcept {
@@ -380,6 +415,7 @@ void connection::close(bool) noexcept {
 }
 
 void connection::cancel() noexcept {
+  fail_all(make_error_code(asio::error::operation_aborted));  // every stream, and the reader
   link_->io.cancel();
 }
 

@@ -15,10 +15,11 @@
 
 #include "session/session.hpp"
 #include "transport/context.hpp"
+#include "transport/inbound.hpp"
 #include "transport/link.hpp"
 
 #include <asio/awaitable.hpp>
-#include <asio/steady_timer.hpp>
+#include <asio/cancellation_signal.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -43,9 +44,9 @@ class connection final : public session {
   std::size_t capacity() const noexcept override;
   std::size_t active() const noexcept override { return streams_.size(); }
   bool reusable() const noexcept override;
-  /// An idle HTTP/2 connection may receive frames (PING, SETTINGS) at any time: usable while its reader
-  /// runs and no GOAWAY came.
-  bool idle_check() noexcept override { return reusable(); }
+  /// An idle HTTP/2 connection may receive frames (PING, SETTINGS, GOAWAY) at any time: usable while no
+  /// GOAWAY came and the stream has not ended. A parked reader's pending bytes are processed first.
+  bool idle_check() noexcept override;
 
   /// Builds the request's header block (pseudo-headers from the request, lower-case names, no
   /// connection-specific fields) for the next exchange(), which follows at once on the same thread.
@@ -56,17 +57,21 @@ class connection final : public session {
 
   void close(bool graceful = true) noexcept override;
   void cancel() noexcept override;
-  void stop_timer() noexcept override { link_->deadlines.stop(); }
+  /// The client went idle (its user's run() should return): an idle connection parks its reader, which
+  /// the next exchange() starts again. Nothing else waits: the writer runs only while there is output.
+  void stop_timer() noexcept override;
 
-  /// Starts the reader and the writer (the preface and SETTINGS go out first). Done by the first
-  /// exchange(): the session must be owned by a shared_ptr by then.
+  /// Starts the reader (again, after parking) and sends what is queued (the first time: the preface and
+  /// SETTINGS). Done by exchange(): the session must be owned by a shared_ptr by then.
   void start();
 
   struct stream_state;  // one exchange (session.cpp)
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
-  void flush() noexcept;  // drains nghttp2's output into the writer
+  /// Feeds `c` to nghttp2 and sends what that produced; false when the connection failed.
+  bool receive(inbound::chunk c) noexcept;
+  void flush() noexcept;  // drains nghttp2's output and starts the writer if it is not running
   asio::awaitable<void> write_loop(std::shared_ptr<session> keep_alive);
   void fail_all(std::error_code ec) noexcept;
 
@@ -76,10 +81,12 @@ class connection final : public session {
   std::unordered_map<std::int32_t, stream_state*> streams_;
   std::vector<std::string> prepared_;  // name, value, name, value, ... for the next exchange
   std::string out_;                    // bytes nghttp2 produced, not yet written
-  asio::steady_timer write_wake_;      // the writer parks here while there is nothing to write
+  inbound in_;                         // outlives a parked reader: bytes it kept wait for the next one
+  asio::cancellation_signal park_;     // parks the reader (stop_timer)
   std::error_code dead_;               // set once the connection failed: no new exchanges
-  bool writing_ = false;               // the writer is in a write
-  bool started_ = false;               // the reader and the writer run
+  bool writing_ = false;               // the writer runs (until out_ is empty)
+  bool reading_ = false;               // the reader runs
+  bool parking_ = false;               // the reader was asked to park
   bool closed_ = false;
 };
 

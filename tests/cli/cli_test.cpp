@@ -2,6 +2,8 @@
 // stdout bytes, stderr text and exit codes for every fetch option, and bench's counts and JSON.
 #include "run_tool.hpp"
 
+#include <sentinel/config.hpp>
+
 #include "support/certs.hpp"
 #include "support/nginx.hpp"
 #include "support/script_server.hpp"
@@ -550,11 +552,14 @@ TEST_CASE("exit 2: bad options print one line and a hint, never a crash", "[cli]
 TEST_CASE("-h and -V", "[cli][fetch]") {
   auto help = run_tool({"-h"});
   CHECK(help.exit_code == 0);
-  for (const char* opt :
-       {"--silent",   "--show-error",      "--include", "--head",     "--request",    "--header",
-        "--data",     "--data-binary",     "--output",  "--location", "--max-redirs", "--compressed",
-        "--max-time", "--connect-timeout", "--cacert",  "--capath",   "--insecure",   "--fail",
-        "--verbose",  "--write-out",       "--version"})
+  for (const char* opt : {"--silent",   "--show-error",      "--include",
+                          "--head",     "--request",         "--header",
+                          "--data",     "--data-binary",     "--output",
+                          "--location", "--max-redirs",      "--compressed",
+                          "--max-time", "--connect-timeout", "--cacert",
+                          "--capath",   "--insecure",        "--fail",
+                          "--verbose",  "--write-out",       "--version",
+                          "--http1.1",  "--http2",           "--http2-prior-knowledge"})
     CHECK_THAT(help.out, Catch::Contains(opt));
   auto version = run_tool({"--version"});
   CHECK(version.exit_code == 0);
@@ -712,6 +717,37 @@ TEST_CASE("nginx: /hello and /1m byte-exact with -o, HEAD, gzip, redirect", "[cl
   auto echo = run_tool({"--data-binary", "echo me", ng.url("/echo")});
   CHECK(echo.exit_code == 0);
   CHECK(echo.out == "echo me");
+}
+
+TEST_CASE("nginx: --http2 and --http2-prior-knowledge speak HTTP/2; --http1.1 does not",
+          "[cli][fetch][nginx]") {
+  if (!sentinel::http2_built) {
+    auto r = run_tool({"--http2", "http://127.0.0.1:1/"});
+    CHECK(r.exit_code == 4);  // curl's "not built in"
+    CHECK_THAT(r.err, Catch::Contains("HTTP/2 is not built"));
+    return;
+  }
+  if (!sentinel::test::nginx::available()) {
+    WARN("skipped: " << sentinel::test::nginx::unavailable_reason());
+    return;
+  }
+  sentinel::test::nginx_options o;
+  o.tls = true;
+  o.http2 = true;
+  sentinel::test::nginx ng(o);
+  const std::string ca = sentinel::test::certs().ca.cert;
+  auto h2 = run_tool({"--cacert", ca, "--http2", "-w", "%{http_version}\\n", ng.tls_url("/hello")});
+  CHECK(h2.exit_code == 0);
+  CHECK(h2.out == "Hello, World!2\n");
+  auto h2c = run_tool({"--http2-prior-knowledge", "-i", ng.h2c_url("/4k")});
+  CHECK(h2c.exit_code == 0);
+  CHECK_THAT(h2c.out, Catch::StartsWith("HTTP/2 200\r\n") && Catch::Contains("content-length: 4096\r\n") &&
+                          Catch::EndsWith(sentinel::test::nginx::file_body(4096)));
+  // The last of the version options wins, as in curl.
+  auto h1 =
+      run_tool({"--cacert", ca, "--http2", "--http1.1", "-w", "%{http_version}", ng.tls_url("/status/204")});
+  CHECK(h1.exit_code == 0);
+  CHECK(h1.out == "1.1");
 }
 
 // ---- bench ----------------------------------------------------------------------------------------------

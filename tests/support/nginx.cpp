@@ -90,7 +90,7 @@ std::string ms(std::chrono::milliseconds d) {
 }
 
 std::string make_config(const std::string& p, const nginx_options& o, unsigned short port,
-                        unsigned short tls_port, bool v6) {
+                        unsigned short tls_port, unsigned short h2c_port, bool v6) {
   const std::string P = std::to_string(port);
   std::string c;
   c += "daemon off;\nmaster_process off;\nworker_processes 1;\n";
@@ -108,9 +108,11 @@ std::string make_config(const std::string& p, const nginx_options& o, unsigned s
   c += "  server {\n";
   c += "    listen 127.0.0.1:" + P + ";\n";
   if (v6) c += "    listen [::1]:" + P + ";\n";
+  if (h2c_port != 0) c += "    listen 127.0.0.1:" + std::to_string(h2c_port) + " http2;\n";
   if (tls_port != 0) {
-    c += "    listen 127.0.0.1:" + std::to_string(tls_port) + " ssl;\n";
-    if (v6) c += "    listen [::1]:" + std::to_string(tls_port) + " ssl;\n";
+    const std::string ssl = o.http2 ? " ssl http2;\n" : " ssl;\n";
+    c += "    listen 127.0.0.1:" + std::to_string(tls_port) + ssl;
+    if (v6) c += "    listen [::1]:" + std::to_string(tls_port) + ssl;
     c += "    ssl_certificate " + o.tls_cert + ";\n    ssl_certificate_key " + o.tls_key + ";\n";
     c += "    ssl_session_cache shared:SSL:1m;\n    ssl_session_tickets on;\n";
   }
@@ -193,8 +195,9 @@ nginx::nginx(nginx_options opts) : opts_(std::move(opts)) {
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = free_port();
       tls_port_ = opts_.tls ? free_port() : 0;
-      if (tls_port_ == port_) continue;
-      detail::write_file(conf, make_config(prefix_, opts_, port_, tls_port_, v6));
+      h2c_port_ = opts_.http2 ? free_port() : 0;
+      if (tls_port_ == port_ || (h2c_port_ != 0 && (h2c_port_ == port_ || h2c_port_ == tls_port_))) continue;
+      detail::write_file(conf, make_config(prefix_, opts_, port_, tls_port_, h2c_port_, v6));
       ::truncate((prefix_ + "/error.log").c_str(), 0);
       pid_ =
           detail::spawn({nginx_binary().path, "-p", prefix_ + "/", "-c", conf, "-e", prefix_ + "/error.log"},
@@ -202,7 +205,8 @@ nginx::nginx(nginx_options opts) : opts_(std::move(opts)) {
       const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       bool exited = false;
       while (std::chrono::steady_clock::now() < end) {
-        if (accepts(port_) && (tls_port_ == 0 || accepts(tls_port_))) {
+        if (accepts(port_) && (tls_port_ == 0 || accepts(tls_port_)) &&
+            (h2c_port_ == 0 || accepts(h2c_port_))) {
           // Tests run side by side: if another process took the port, the probe reached that one's
           // listener while ours logged the failed bind. Ours is up only if its log has no bind error.
           if (error_log().find("Address already in use") == std::string::npos) return;
@@ -250,6 +254,12 @@ void nginx::stop() noexcept {
 
 std::string nginx::url(std::string_view path) const {
   std::string u = "http://127.0.0.1:" + std::to_string(port_);
+  if (path.empty() || path.front() != '/') u += '/';
+  return u += path;
+}
+
+std::string nginx::h2c_url(std::string_view path) const {
+  std::string u = "http://127.0.0.1:" + std::to_string(h2c_port_);
   if (path.empty() || path.front() != '/') u += '/';
   return u += path;
 }

@@ -12,10 +12,13 @@ namespace sentinel::test {
 
 /// Settings of an nginx instance.
 struct nginx_options {
-  bool tls = false;               ///< also listen with TLS on tls_port() (session cache and tickets on)
-  std::string tls_cert;           ///< PEM chain for TLS; default: certs().server
-  std::string tls_key;            ///< PEM key for TLS; default: certs().server
-  int keepalive_requests = 1000;  ///< nginx `keepalive_requests`
+  bool tls = false;      ///< also listen with TLS on tls_port() (session cache and tickets on)
+  std::string tls_cert;  ///< PEM chain for TLS; default: certs().server
+  std::string tls_key;   ///< PEM key for TLS; default: certs().server
+  /// HTTP/2 too: the TLS listener (with `tls`) offers h2 by ALPN, and h2c_port() speaks h2c (HTTP/2 by
+  /// prior knowledge; nginx 1.22's `listen ... http2`).
+  bool http2 = false;
+  int keepalive_requests = 1000;                       ///< nginx `keepalive_requests`
   std::chrono::milliseconds keepalive_timeout{75000};  ///< nginx `keepalive_timeout`
   std::string extra_server_config;  ///< raw directives appended inside server{} (extra locations, ...)
 };
@@ -58,6 +61,10 @@ class nginx {
   unsigned short port() const noexcept { return port_; }
   /// The TLS port on 127.0.0.1 (0 without opts.tls).
   unsigned short tls_port() const noexcept { return tls_port_; }
+  /// The h2c port on 127.0.0.1 (0 without opts.http2).
+  unsigned short h2c_port() const noexcept { return h2c_port_; }
+  /// "http://127.0.0.1:H2C_PORT/path".
+  std::string h2c_url(std::string_view path = "/") const;
   /// "http://127.0.0.1:PORT/path" (a missing leading '/' is added).
   std::string url(std::string_view path = "/") const;
   /// "https://localhost:TLS_PORT/path": the name that the test certificates carry.
@@ -83,6 +90,7 @@ class nginx {
   std::string prefix_;
   unsigned short port_ = 0;
   unsigned short tls_port_ = 0;
+  unsigned short h2c_port_ = 0;
   pid_t pid_ = -1;
 };
 

@@ -14,6 +14,7 @@ inline constexpr int other = 1;  ///< curl's 1 is "unsupported protocol"; also a
 inline constexpr int unsupported_protocol = 1;
 inline constexpr int usage = 2;  ///< bad option or option value (curl: 2)
 inline constexpr int bad_url = 3;
+inline constexpr int not_built_in = 4;  ///< e.g. --http2 without HTTP/2 in the library (curl: 4)
 inline constexpr int resolve = 6;
 inline constexpr int connect = 7;
 inline constexpr int weird_reply = 8;

@@ -165,6 +165,7 @@ sentinel::client_options client_options_for(const fetch_options& o) {
   c.redirect.max_redirects =
       o.max_redirs < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(o.max_redirs);
   c.decompress = o.compressed;
+  c.version = o.version;
   c.tls.ca_file = o.cacert;
   c.tls.ca_path = o.capath;
   c.tls.insecure_skip_verify = o.insecure;
@@ -172,7 +173,7 @@ sentinel::client_options client_options_for(const fetch_options& o) {
 }
 
 std::string http_version_text(int version) {
-  return version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  return version == 20 ? "HTTP/2" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
 }
 
 // The response head as -i writes it: status line and fields, CRLF line ends, an empty line.

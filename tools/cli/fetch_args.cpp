@@ -7,6 +7,8 @@
 #include "errors.hpp"
 #include "fetch.hpp"
 
+#include <sentinel/config.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -52,7 +54,7 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
   bool version = false;
 
   CLI::App app(
-      "Transfers URLs over HTTP/1.1 with the sentinel library; curl's option names.\n"
+      "Transfers URLs over HTTP/1.1 or HTTP/2 with the sentinel library; curl's option names.\n"
       "Load generation: sentinel bench --help",
       "sentinel");
   app.set_help_flag("-h,--help", "Print this help and exit");
@@ -89,6 +91,19 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
                  "Redirects to follow at most with -L (default 50, -1: no limit)")
       ->type_name("N");
   app.add_flag("--compressed", o.compressed, "Ask for a compressed body and write it decoded");
+  // The last of these wins, as in curl.
+  const std::pair<const char*, http_version> versions[] = {
+      {"--http1.1", http_version::http1_1},
+      {"--http2", http_version::http2},
+      {"--http2-prior-knowledge", http_version::http2_prior_knowledge}};
+  const char* const version_help[] = {"Use HTTP/1.1", "Offer HTTP/2 to https:// servers (ALPN h2, http/1.1)",
+                                      "Speak HTTP/2 from the first byte (h2c for http://)"};
+  for (std::size_t i = 0; i < std::size(versions); ++i) {
+    const http_version v = versions[i].second;
+    app.add_flag_callback(
+           versions[i].first, [&o, v] { o.version = v; }, version_help[i])
+        ->trigger_on_parse();
+  }
   app.add_option("--max-time", max_time, "Time allowed for each whole transfer")->type_name("SECONDS");
   app.add_option("--connect-timeout", connect_timeout, "Time allowed to connect (default 10)")
       ->type_name("SECONDS");
@@ -121,6 +136,11 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
   }
   if (auto problem = validate(o, max_time, connect_timeout); !problem.empty())
     return {std::nullopt, usage_error(problem)};
+  if (o.version != http_version::http1_1 && !http2_built) {
+    std::fprintf(stderr, "sentinel: (%d) HTTP/2 is not built into this sentinel (meson feature http2)\n",
+                 exit_code::not_built_in);
+    return {std::nullopt, exit_code::not_built_in};
+  }
   if (o.write_out.size() > 1 && o.write_out.front() == '@') {
     const std::string path = o.write_out.substr(1);
     if (!read_whole_file(path, o.write_out)) {

@@ -15,7 +15,7 @@ std::optional<std::string> variable(std::string_view name, const transfer_result
   }
   if (name == "http_version") {
     if (r.http_version == 0) return "0";
-    return r.http_version == 10 ? "1.0" : "1.1";
+    return r.http_version == 20 ? "2" : r.http_version == 10 ? "1.0" : "1.1";
   }
   if (name == "method") return r.method;
   if (name == "url_effective") return r.url_effective;

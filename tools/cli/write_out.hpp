@@ -12,7 +12,7 @@ namespace sentinel::cli {
 /// What one transfer did, as -w variables see it.
 struct transfer_result {
   int http_code = 0;                ///< 0 when no complete response head arrived ("000")
-  int http_version = 0;             ///< 10 or 11; 0 without a response
+  int http_version = 0;             ///< 10, 11 or 20; 0 without a response
   std::string method;               ///< the method sent (the first request, before redirects)
   std::string url_effective;        ///< the last URL asked for (after redirects)
   std::string content_type;         ///< the response's Content-Type, or ""

@@ -1,0 +1,195 @@
+// HTTP/2 against a real nginx: negotiated by ALPN over TLS, and h2c by prior knowledge. The server says
+// which protocol and which connection carried each request ($server_protocol, $connection), so "one
+// connection" is asserted from the server's side.
+#include <sentinel/client_pool.hpp>
+#include <sentinel/config.hpp>
+#include <sentinel/http_client.hpp>
+
+#include "support/certs.hpp"
+#include "support/client_helpers.hpp"
+#include "support/nginx.hpp"
+#include "support/run_until.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace std::chrono_literals;
+using sentinel::client_options;
+using sentinel::http_client;
+using sentinel::http_version;
+using sentinel::request;
+using sentinel::response;
+using sentinel::test::fetch;
+using sentinel::test::nginx;
+using sentinel::test::run_until;
+
+namespace {
+
+std::tuple<std::error_code, response> fetch_sync(asio::io_context& ctx, http_client& c, request req) {
+  return run_until(ctx, fetch(c, std::move(req)), 20s);
+}
+
+client_options h2_options(http_version v) {
+  client_options o;
+  o.tls.ca_file = sentinel::test::certs().ca.cert;
+  o.version = v;
+  return o;
+}
+
+// nginx with TLS (h2 and http/1.1 by ALPN), h2c, and /who: "<protocol> <connection number>".
+std::unique_ptr<nginx> start_h2_nginx() {
+  sentinel::test::nginx_options o;
+  o.tls = true;
+  o.http2 = true;
+  o.extra_server_config =
+      "location = /who { default_type text/plain; return 200 \"$server_protocol $connection\"; }\n"
+      "    location = /to-h1 { return 302 http://127.0.0.1:$arg_port/hello; }";
+  return std::make_unique<nginx>(o);
+}
+
+#define SKIP_WITHOUT_H2_NGINX()                                 \
+  if (!sentinel::http2_built) {                                 \
+    WARN("skipped: HTTP/2 is not built (meson feature http2)"); \
+    return;                                                     \
+  }                                                             \
+  if (!nginx::available()) {                                    \
+    WARN("skipped: " << nginx::unavailable_reason());           \
+    return;                                                     \
+  }
+
+}  // namespace
+
+TEST_CASE("nginx over h2 (ALPN): bodies, HEAD, 204, 304, 404 and an upload on one connection",
+          "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  auto ng = start_h2_nginx();
+  asio::io_context ctx;
+  http_client client(ctx, h2_options(http_version::http2));
+
+  auto [e1, who] = fetch_sync(ctx, client, request("GET", ng->tls_url("/who")));
+  INFO(e1.message() << "\n" << ng->error_log());
+  REQUIRE_FALSE(e1);
+  CHECK(who.version() == 20);
+  CHECK(who.body().rfind("HTTP/2.0 ", 0) == 0);
+  const std::string first_connection = who.body().substr(9);
+
+  auto [e2, big] = fetch_sync(ctx, client, request("GET", ng->tls_url("/1m")));
+  REQUIRE_FALSE(e2);
+  CHECK(big.body() == nginx::file_body(1048576));
+  auto [e3, chunked] = fetch_sync(ctx, client, request("GET", ng->tls_url("/chunked")));
+  REQUIRE_FALSE(e3);
+  CHECK(chunked.body() == nginx::chunked_body());
+  auto [e4, head] = fetch_sync(ctx, client, request("HEAD", ng->tls_url("/4k")));
+  REQUIRE_FALSE(e4);
+  CHECK(head.status() == 200);
+  CHECK(head.headers().get("content-length") == std::optional<std::string_view>("4096"));
+  CHECK(head.body().empty());
+  auto [e5, no_content] = fetch_sync(ctx, client, request("GET", ng->tls_url("/status/204")));
+  REQUIRE_FALSE(e5);
+  CHECK(no_content.status() == 204);
+  auto [e6, not_modified] = fetch_sync(ctx, client, request("GET", ng->tls_url("/status/304")));
+  REQUIRE_FALSE(e6);
+  CHECK(not_modified.status() == 304);
+  CHECK(not_modified.body().empty());
+  auto [e7, missing] = fetch_sync(ctx, client, request("GET", ng->tls_url("/status/404")));
+  REQUIRE_FALSE(e7);
+  CHECK(missing.status() == 404);
+  const std::string upload(1000000, 'u');
+  auto [e8, echo] = fetch_sync(ctx, client, request("POST", ng->tls_url("/echo"), {}, upload));
+  REQUIRE_FALSE(e8);
+  CHECK(echo.status() == 200);
+  CHECK(echo.body() == upload);
+
+  auto [e9, again] = fetch_sync(ctx, client, request("GET", ng->tls_url("/who")));
+  REQUIRE_FALSE(e9);
+  CHECK(again.body() == "HTTP/2.0 " + first_connection);  // the same connection throughout
+  const auto s = client.stats();
+  CHECK(s.connections_opened == 1);
+  CHECK(s.errors == 0);
+}
+
+TEST_CASE("nginx h2c: 100 requests through a one-worker client_pool share one connection",
+          "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  auto ng = start_h2_nginx();
+  sentinel::pool_options po;
+  po.workers = 1;
+  po.client = h2_options(http_version::http2_prior_knowledge);
+  sentinel::client_pool pool(po);
+  std::vector<std::future<response>> futures;
+  for (int i = 0; i < 100; ++i)
+    futures.push_back(pool.async_send(request("GET", ng->h2c_url("/who")), asio::use_future));
+  std::set<std::string> seen;
+  int ok = 0;
+  for (auto& f : futures) {
+    const response r = f.get();
+    ok += r.status() == 200 && r.version() == 20;
+    seen.insert(r.body());
+  }
+  CHECK(ok == 100);
+  INFO(ng->error_log());
+  REQUIRE(seen.size() == 1);  // one protocol, one connection number
+  CHECK(seen.begin()->rfind("HTTP/2.0 ", 0) == 0);
+  CHECK(pool.stats().total.connections_opened == 1);
+  CHECK(pool.stats().total.errors == 0);
+}
+
+TEST_CASE("nginx: HTTP/1.1 and HTTP/2 side by side; a redirect from an h2 origin to an HTTP/1.1 one",
+          "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  auto ng = start_h2_nginx();
+  asio::io_context ctx;
+  client_options o = h2_options(http_version::http2);
+  o.redirect.follow = true;
+  http_client client(ctx, o);
+
+  auto [e1, h2] = fetch_sync(ctx, client, request("GET", ng->tls_url("/who")));
+  REQUIRE_FALSE(e1);
+  CHECK(h2.version() == 20);
+  // The same origin asked for HTTP/1.1 by one request: a connection of its own, never the h2 one.
+  request one("GET", ng->tls_url("/who"));
+  one.options().version = http_version::http1_1;
+  auto [e2, h1] = fetch_sync(ctx, client, std::move(one));
+  REQUIRE_FALSE(e2);
+  CHECK(h1.version() == 11);
+  CHECK(h1.body().rfind("HTTP/1.1 ", 0) == 0);
+  CHECK(client.stats().connections_opened == 2);
+
+  const std::string to_h1 = ng->tls_url("/to-h1?port=" + std::to_string(ng->port()));
+  auto [e3, redirected] = fetch_sync(ctx, client, request("GET", to_h1));
+  INFO(e3.message());
+  REQUIRE_FALSE(e3);
+  CHECK(redirected.version() == 11);  // http:// stays HTTP/1.1 without prior knowledge
+  CHECK(redirected.body() == "Hello, World!");
+  CHECK(redirected.info().redirects == 1);
+}
+
+TEST_CASE("nginx over h2: run() returns when the requests are done, and the next run reuses the connection",
+          "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  auto ng = start_h2_nginx();
+  asio::io_context ctx;
+  http_client client(ctx, h2_options(http_version::http2));
+  std::vector<std::string> bodies;
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    client.async_send(request("GET", ng->tls_url("/who")), [&](std::error_code ec, response r) {
+      CHECK_FALSE(ec);
+      bodies.push_back(r.body());
+    });
+    // An idle HTTP/2 connection leaves nothing waiting on the context (its reader parks), as HTTP/1's.
+    const auto start = std::chrono::steady_clock::now();
+    ctx.run_for(20s);
+    CHECK(ctx.stopped());
+    CHECK(std::chrono::steady_clock::now() - start < 15s);
+    ctx.restart();
+  }
+  REQUIRE(bodies.size() == 2);
+  CHECK(bodies[0].rfind("HTTP/2.0 ", 0) == 0);
+  CHECK(bodies[1] == bodies[0]);  // the same connection, resumed after parking
+  CHECK(client.stats().connections_opened == 1);
+}
