@@ -2,6 +2,7 @@
 #include "http2/session.hpp"
 
 #include "transport/cancel.hpp"
+#include "transport/deadlines.hpp"
 #include "transport/inbound.hpp"
 #include "transport/outbound.hpp"
 #include "wire/chars.hpp"
@@ -30,11 +31,14 @@ struct connection::stream_state {
   std::size_t body_sent = 0;
   int status = 0;
   headers fields;
-  bool head_done = false;  // the final response head was handed to the consumer
-  bool ended = false;      // the whole response arrived
-  bool closed = false;     // nghttp2 closed the stream
-  bool refused = false;    // reset with REFUSED_STREAM: the server did not process it
-  std::size_t bytes = 0;   // DATA bytes received
+  bool head_done = false;       // the final response head was handed to the consumer
+  bool rearm = false;           // the exchange's wait was woken to re-arm its deadline, not cancelled
+  bool ended = false;           // the whole response arrived
+  bool closed = false;          // nghttp2 closed the stream
+  bool refused = false;         // reset with REFUSED_STREAM: the server did not process it
+  std::size_t bytes = 0;        // DATA bytes received
+  std::uint64_t max_body = 0;   // zero: unlimited
+  clock::time_point last_byte;  // when the last frame of the response came (idle deadline)
   std::error_code ec;
   asio::steady_timer wake;  // exchange() waits here; cancelled when the stream closes
 };
@@ -86,6 +90,9 @@ void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
     return;
   }
   st.head_done = true;
+  // The idle deadline starts now: wake the exchange to arm it.
+  st.rearm = true;
+  st.wake.cancel();
   response& res = *st.res;
   res.set_status(st.status);
   res.set_version(20);
@@ -93,6 +100,15 @@ void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
   res.headers() = std::move(st.fields);
   res.trailers().clear();
   res.body().clear();
+  // A declared length over the limit fails now, as HTTP/1's does, before a byte of the body.
+  std::uint64_t declared = 0;
+  const auto length = res.headers().get("content-length");
+  if (st.max_body > 0 && length &&
+      std::from_chars(length->data(), length->data() + length->size(), declared).ec == std::errc{} &&
+      declared > st.max_body) {
+    fail_stream(s, id, st, make_error_code(error::body_too_large));
+    return;
+  }
   if (auto e = st.consumer->on_head(res)) fail_stream(s, id, st, e);
 }
 
@@ -101,6 +117,7 @@ int on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void*) {
   if (id == 0) return 0;
   stream_state* st = state_of(s, id);
   if (st == nullptr || st->ec) return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) st->last_byte = clock::now();
   if (frame->hd.type == NGHTTP2_HEADERS && !st->head_done) on_head(s, id, *st);
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 && st->head_done)
@@ -114,6 +131,11 @@ int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::
   if (st == nullptr) return 0;
   st->bytes += len;
   if (st->ec) return 0;
+  st->last_byte = clock::now();
+  if (st->max_body > 0 && st->bytes > st->max_body) {
+    fail_stream(s, id, *st, make_error_code(error::body_too_large));
+    return 0;
+  }
   if (auto e = st->consumer->on_body(view(data, len))) fail_stream(s, id, *st, e);
   return 0;
 }
@@ -276,6 +298,7 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
     co_return out;
   }
   stream_state st(ctx_->ex);
+  st.max_body = params.max_body_bytes;
   st.consumer = params.consumer;
   st.res = &res;
   st.body = body.data;
@@ -299,13 +322,10 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   }
   streams_.emplace(id, &st);
   flush();
-  st.wake.expires_at(params.total_deadline);
-  std::error_code ec;
-  co_await st.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  const std::error_code late = co_await wait_for_stream(st, params);
   if (!st.closed) {
-    // The deadline passed, or the caller cancelled: end this stream alone.
-    st.ec = ec == asio::error::operation_aborted ? make_error_code(asio::error::operation_aborted)
-                                                 : make_error_code(error::request_timeout);
+    // A deadline passed, or the caller cancelled: end this stream alone.
+    st.ec = late;
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     nghttp2_session_set_stream_user_data(ng_, id, nullptr);
     flush();
@@ -317,6 +337,35 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   out.not_processed = st.refused;
   res.info().bytes_received = st.bytes;
   co_return out;
+}
+
+asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st,
+                                                             const exchange_params& params) {
+  // The stream's own deadlines, as HTTP/1's (docs/architecture.md): the whole exchange; the response head
+  // from the start; then no frame of this stream for idle_read_timeout. None touches the connection.
+  const clock::time_point head_deadline = deadline_after(params.response_head_timeout);
+  for (;;) {
+    clock::time_point next = params.total_deadline;
+    if (!st.head_done) next = std::min(next, head_deadline);
+    if (st.head_done && params.idle_read_timeout.count() > 0)
+      next = std::min(next, st.last_byte + params.idle_read_timeout);
+    st.wake.expires_at(next);
+    std::error_code ec;
+    co_await st.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (st.closed) co_return std::error_code{};
+    if (ec == asio::error::operation_aborted && st.rearm) {
+      st.rearm = false;
+      // A cancellation that came at the same moment is in the coroutine's state, not in `ec`.
+      if (!was_cancelled(co_await asio::this_coro::cancellation_state)) continue;
+    }
+    if (ec == asio::error::operation_aborted) co_return ec;  // the caller's cancellation
+    const clock::time_point now = clock::now();
+    if (now >= params.total_deadline) co_return make_error_code(error::request_timeout);
+    if (!st.head_done && now >= head_deadline) co_return make_error_code(error::response_timeout);
+    if (st.head_done && params.idle_read_timeout.count() > 0 &&
+        now >= st.last_byte + params.idle_read_timeout)
+      co_return make_error_code(error::idle_timeout);
+  }
 }
 
 bool connection::receive(inbound::chunk c) noexcept {

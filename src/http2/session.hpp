@@ -8,9 +8,10 @@
 // hand: HPACK, flow control and the frame rules are its job.
 //
 // Part 1 of HTTP/2 (this file): requests with an in-memory body, the response head, body and trailers to
-// the exchange's consumer, 1xx skipped, capacity from the server's SETTINGS_MAX_CONCURRENT_STREAMS, large
+// the exchange's consumer, 1xx skipped, per-stream deadlines (total, response head, idle) and the body
+// limit, capacity from the server's SETTINGS_MAX_CONCURRENT_STREAMS, large
 // windows, a stream reset by the server as an error of that exchange alone. Not yet: uploads from files
-// and sources, Expect: 100-continue, per-stream deadlines, GOAWAY handling beyond failing what is open.
+// and sources, Expect: 100-continue, GOAWAY handling beyond failing what is open.
 #pragma once
 
 #include "session/session.hpp"
@@ -69,6 +70,8 @@ class connection final : public session {
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
+  /// Waits until `st` closes or one of its deadlines passes (or the caller cancels): which one, if any.
+  asio::awaitable<std::error_code> wait_for_stream(stream_state& st, const exchange_params& params);
   /// Feeds `c` to nghttp2 and sends what that produced; false when the connection failed.
   bool receive(inbound::chunk c) noexcept;
   void flush() noexcept;  // drains nghttp2's output and starts the writer if it is not running

@@ -14,6 +14,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -52,11 +54,14 @@ class h2_peer {
     std::vector<std::pair<std::string, std::string>> trailers;
     bool interim_100 = false;                // a 100 Continue first
     std::uint32_t reset = NGHTTP2_NO_ERROR;  // reset the stream instead of answering
+    bool silent = false;                     // never answer
+    bool head_only = false;                  // send the head, then nothing more
   };
   std::function<answer(const request_seen&)> respond;
   std::uint32_t max_streams = 100;
   std::map<std::int32_t, request_seen> requests;
   std::size_t answered = 0;
+  std::map<std::int32_t, std::uint32_t> closed;  // stream id -> the error code it closed with
 
   explicit h2_peer(sentinel::test::memory_stream end) : s_(std::move(end)) {
     nghttp2_session_callbacks* cbs = nullptr;
@@ -64,6 +69,7 @@ class h2_peer {
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
     nghttp2_session_server_new(&ng_, cbs, this);
     nghttp2_session_callbacks_del(cbs);
   }
@@ -113,6 +119,10 @@ class h2_peer {
     static_cast<h2_peer*>(ud)->requests[id].body.append(reinterpret_cast<const char*>(data), len);
     return 0;
   }
+  static int on_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* ud) {
+    static_cast<h2_peer*>(ud)->closed[id] = code;
+    return 0;
+  }
   static int on_frame(nghttp2_session* s, const nghttp2_frame* f, void* ud) {
     auto* self = static_cast<h2_peer*>(ud);
     if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
@@ -149,6 +159,7 @@ class h2_peer {
       nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, a.reset);
       return;
     }
+    if (a.silent) return;
     if (a.interim_100) {
       std::string k = ":status", v = "100";
       nghttp2_nv nv = make_nv(k, v);
@@ -160,6 +171,10 @@ class h2_peer {
     std::string k1 = ":status", v1 = std::to_string(a.status), k2 = "content-length",
                 v2 = std::to_string(a.body.size());
     nghttp2_nv nv[] = {make_nv(k1, v1), make_nv(k2, v2)};
+    if (a.head_only) {
+      nghttp2_submit_headers(s, NGHTTP2_FLAG_NONE, id, nullptr, nv, 2, nullptr);
+      return;
+    }
     nghttp2_data_provider prd{};
     prd.source.ptr = &o;
     prd.read_callback = read_body;
@@ -204,7 +219,8 @@ struct fixture {
     sentinel::response res;
     std::string body;
   };
-  asio::awaitable<result> send(std::string method, std::string target, std::string body = {}) {
+  asio::awaitable<result> send(std::string method, std::string target, std::string body = {},
+                               d::exchange_params p = {}) {
     sentinel::url u("http://h2.test" + target);
     sentinel::headers fields{{"X-Test", "yes"}, {"Connection", "keep-alive"}};
     d::request_extras extras;
@@ -214,7 +230,6 @@ struct fixture {
     collect c;
     d::outgoing_body b;
     b.data = body;
-    d::exchange_params p;
     p.consumer = &c;
     r.out = co_await conn->exchange(b, p, r.res);
     r.body = c.body;
@@ -335,6 +350,91 @@ TEST_CASE("http2: the server's concurrent-stream limit is the session's capacity
     CHECK(r.res.status() == 204);
   }());
   CHECK(f.conn->capacity() == 8);
+}
+
+TEST_CASE("http2: a stream's deadlines and body limit end that stream alone", "[http2]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) {
+    const std::string& path = r.fields.at(":path");
+    h2_peer::answer a{200, "fine", {}, false, 0};
+    a.silent = path == "/silent";
+    a.head_only = path == "/stall";
+    if (path == "/big") a.body.assign(1000, 'b');
+    return a;
+  };
+  f.start_peer();
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    d::exchange_params head;
+    head.response_head_timeout = 50ms;
+    const auto silent = co_await f.send("GET", "/silent", {}, head);
+    CHECK(silent.out.ec == sentinel::error::response_timeout);
+    d::exchange_params idle;
+    idle.idle_read_timeout = 50ms;
+    const auto stall = co_await f.send("GET", "/stall", {}, idle);
+    CHECK(stall.out.ec == sentinel::error::idle_timeout);
+    CHECK(stall.res.status() == 200);  // the head came; the body did not
+    d::exchange_params total;
+    total.total_deadline = d::clock::now() + 50ms;
+    const auto whole = co_await f.send("GET", "/silent", {}, total);
+    CHECK(whole.out.ec == sentinel::error::request_timeout);
+    d::exchange_params limited;
+    limited.max_body_bytes = 100;
+    const auto big = co_await f.send("GET", "/big", {}, limited);
+    CHECK(big.out.ec == sentinel::error::body_too_large);
+    CHECK(big.body.empty());  // refused on its declared length, before a byte of it
+    const auto after = co_await f.send("GET", "/ok");
+    CHECK_FALSE(after.out.ec);
+    CHECK(after.body == "fine");
+  }());
+  CHECK(f.conn->reusable());  // every failure above was one stream's
+  CHECK(f.conn->active() == 0);
+}
+
+TEST_CASE("http2: cancelling one of three streams resets it alone", "[http2]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) {
+    h2_peer::answer a{200, "fine", {}, false, 0};
+    a.silent = r.fields.at(":path") == "/silent";
+    return a;
+  };
+  f.start_peer();
+  asio::cancellation_signal cancel_b;
+  std::vector<fixture::result> results(3);
+  int done = 0;
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < 3; ++i) {
+      // (The function object is handed to co_spawn, which keeps it alive while the coroutine runs.)
+      auto one = [&, i]() -> asio::awaitable<void> {
+        results[static_cast<std::size_t>(i)] = co_await f.send("GET", i == 1 ? "/silent" : "/ok");
+        ++done;
+      };
+      if (i == 1)
+        asio::co_spawn(ex, std::move(one), asio::bind_cancellation_slot(cancel_b.slot(), asio::detached));
+      else
+        asio::co_spawn(ex, std::move(one), asio::detached);
+    }
+    while (done < 2 || f.conn->active() > 1) {  // the other two answered; the silent one waits
+      asio::steady_timer t(ex, 1ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    cancel_b.emit(asio::cancellation_type::terminal);
+    while (done < 3) {
+      asio::steady_timer t(ex, 1ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    const auto after = co_await f.send("GET", "/ok");
+    CHECK_FALSE(after.out.ec);
+    // Let the peer read the reset.
+    asio::steady_timer t(ex, 5ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }());
+  CHECK_FALSE(results[0].out.ec);
+  CHECK(results[1].out.ec == asio::error::operation_aborted);
+  CHECK_FALSE(results[2].out.ec);
+  CHECK(f.conn->reusable());
+  CHECK(f.peer->closed.at(3) == NGHTTP2_CANCEL);  // the second stream (id 3) was reset by the client
+  CHECK(f.peer->closed.at(1) == NGHTTP2_NO_ERROR);
 }
 
 namespace {
