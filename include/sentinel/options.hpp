@@ -137,8 +137,8 @@ struct client_options {
   std::string user_agent = std::string("sentinel/") + SENTINEL_VERSION_STRING;
   /// Ask for gzip/deflate (Accept-Encoding) and decode the body transparently.
   bool decompress = false;
-  /// HTTP/1.1 by default until HTTP/2 is complete (docs/http2.md: uploads from files and sources and
-  /// Expect: 100-continue are not carried over HTTP/2 yet).
+  /// HTTP/1.1 by default until HTTP/2 is complete (docs/http2.md: GOAWAY and the limits against hostile
+  /// servers come with its part 2).
   http_version version = http_version::http1_1;
 };
 

@@ -1,6 +1,7 @@
 // sentinel: one HTTP/2 connection on nghttp2. See session.hpp.
 #include "http2/session.hpp"
 
+#include "session/body_blocks.hpp"
 #include "transport/cancel.hpp"
 #include "transport/deadlines.hpp"
 #include "transport/inbound.hpp"
@@ -27,8 +28,14 @@ struct connection::stream_state {
   explicit stream_state(const asio::any_io_executor& ex) : wake(ex, asio::steady_timer::time_point::max()) {}
   response_consumer* consumer = nullptr;
   response* res = nullptr;
-  std::string_view body;  // an in-memory request body, sent by the data provider
-  std::size_t body_sent = 0;
+  std::int32_t id = 0;
+  // The request body, as the data provider hands it to nghttp2: the in-memory body, or the block the
+  // exchange produced last (a file or a source).
+  std::string_view chunk;
+  bool body_end = false;     // `chunk` is the rest of the body
+  bool body_wanted = false;  // the provider ran dry: the exchange produces the next block
+  bool body_done = false;    // the whole body went to nghttp2 (the END_STREAM flag with it)
+  bool hold = false;         // Expect: 100-continue: the body waits for a 100 or continue_timeout
   int status = 0;
   headers fields;
   bool head_done = false;       // the final response head was handed to the consumer
@@ -64,7 +71,13 @@ void fail_stream(nghttp2_session* s, std::int32_t id, stream_state& st, std::err
 void finish(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
   if (st.ended || st.ec) return;
   st.ended = true;
-  if (auto e = st.consumer->on_end(*st.res)) fail_stream(s, id, st, e);
+  if (auto e = st.consumer->on_end(*st.res)) {
+    fail_stream(s, id, st, e);
+  } else if (!st.body_done) {
+    // A complete response before the whole request (an early 413, or no 100 for a held body): it
+    // stands, and our half of the stream ends without the rest (RFC 9113 §8.1).
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+  }
 }
 
 int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
@@ -85,6 +98,10 @@ int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t
 
 void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
   if (st.status >= 100 && st.status < 200) {  // 100 Continue, 103 Early Hints: the final head follows
+    if (st.status == 100 && st.hold) {
+      st.hold = false;  // the body may go (the reader flushes after this callback)
+      nghttp2_session_resume_data(s, id);
+    }
     st.status = 0;
     st.fields.clear();
     return;
@@ -157,10 +174,20 @@ int on_stream_close(nghttp2_session* s, std::int32_t id, std::uint32_t code, voi
 ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
                   nghttp2_data_source* source, void*) {
   auto& st = *static_cast<stream_state*>(source->ptr);
-  const std::size_t n = std::min(length, st.body.size() - st.body_sent);
-  std::copy_n(st.body.data() + st.body_sent, n, buf);
-  st.body_sent += n;
-  if (st.body_sent == st.body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (st.hold) return NGHTTP2_ERR_DEFERRED;
+  if (st.chunk.empty() && !st.body_end) {
+    st.body_wanted = true;  // the exchange produces the next block, then resumes the stream
+    st.rearm = true;
+    st.wake.cancel();
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  const std::size_t n = std::min(length, st.chunk.size());
+  std::copy_n(st.chunk.data(), n, buf);
+  st.chunk.remove_prefix(n);
+  if (st.chunk.empty() && st.body_end) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    st.body_done = true;
+  }
   return static_cast<ssize_t>(n);
 }
 
@@ -247,6 +274,8 @@ std::error_code connection::prepare(const exchange_request& req) {
   const std::uint64_t length = x.body_length.value_or(req.body_size);
   if (!req.fields.contains("Content-Length") && !x.length_unknown && length > 0)
     prepared_.insert(prepared_.end(), {"content-length", std::to_string(length)});
+  if (x.expect_continue && !req.fields.contains("Expect"))
+    prepared_.insert(prepared_.end(), {"expect", "100-continue"});
   return {};
 }
 
@@ -293,15 +322,41 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
     out.not_processed = true;  // no stream was opened
     co_return out;
   }
-  if (!body.in_memory() || body.expect_continue) {
-    out.ec = make_error_code(std::errc::operation_not_supported);  // not built yet (session.hpp)
-    co_return out;
-  }
   stream_state st(ctx_->ex);
   st.max_body = params.max_body_bytes;
   st.consumer = params.consumer;
   st.res = &res;
-  st.body = body.data;
+  const bool has_body = !body.empty();
+  if (body.in_memory()) {
+    st.chunk = body.data;
+    st.body_end = true;
+  }
+  st.body_done = !has_body;
+  st.hold = has_body && body.expect_continue;
+  const std::int32_t id = submit(st, has_body);
+  if (id < 0) {
+    out.ec = make_error_code(std::errc::protocol_error);
+    out.not_processed = true;
+    co_return out;
+  }
+  const std::error_code late = co_await run_stream(st, body, params, out);
+  if (!st.closed) {
+    // A deadline passed, the body failed, or the caller cancelled: end this stream alone.
+    st.ec = late;
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    nghttp2_session_set_stream_user_data(ng_, id, nullptr);
+    flush();
+  }
+  streams_.erase(id);
+  out.ec = st.ec;
+  out.bytes_received = st.bytes;
+  out.request_written = st.body_done;
+  out.not_processed = st.refused;
+  res.info().bytes_received = st.bytes;
+  co_return out;
+}
+
+std::int32_t connection::submit(stream_state& st, bool has_body) {
   std::vector<nghttp2_nv> nva;
   nva.reserve(prepared_.size() / 2);
   for (std::size_t i = 0; i + 1 < prepared_.size(); i += 2) {
@@ -313,39 +368,52 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   nghttp2_data_provider provider{};
   provider.source.ptr = &st;
   provider.read_callback = read_body;
-  const std::int32_t id = nghttp2_submit_request(ng_, nullptr, nva.data(), nva.size(),
-                                                 body.data.empty() ? nullptr : &provider, &st);
-  if (id < 0) {
-    out.ec = make_error_code(std::errc::protocol_error);
-    out.not_processed = true;
-    co_return out;
-  }
-  streams_.emplace(id, &st);
+  st.id = nghttp2_submit_request(ng_, nullptr, nva.data(), nva.size(), has_body ? &provider : nullptr, &st);
+  if (st.id < 0) return st.id;
+  streams_.emplace(st.id, &st);
   flush();
-  const std::error_code late = co_await wait_for_stream(st, params);
-  if (!st.closed) {
-    // A deadline passed, or the caller cancelled: end this stream alone.
-    st.ec = late;
-    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-    nghttp2_session_set_stream_user_data(ng_, id, nullptr);
-    flush();
-  }
-  streams_.erase(id);
-  out.ec = st.ec;
-  out.bytes_received = st.bytes;
-  out.request_written = st.body_sent == st.body.size();
-  out.not_processed = st.refused;
-  res.info().bytes_received = st.bytes;
-  co_return out;
+  return st.id;
 }
 
-asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st,
-                                                             const exchange_params& params) {
+asio::awaitable<std::error_code> connection::run_stream(stream_state& st, const outgoing_body& body,
+                                                        const exchange_params& params,
+                                                        exchange_outcome& out) {
+  // Waits for the stream; whenever the data provider runs dry, produces the next block of a file or
+  // source body (user code may run here: the stream waits, the connection does not).
+  const clock::time_point continue_deadline =
+      st.hold ? deadline_after(body.continue_timeout) : clock::time_point::max();
+  std::unique_ptr<char[]> block;
+  constexpr std::size_t block_size = 64 * 1024;
+  std::uint64_t produced = 0;
+  for (;;) {
+    const std::error_code late = co_await wait_for_stream(st, params, continue_deadline);
+    if (late || st.closed || !st.body_wanted) co_return late;
+    st.body_wanted = false;
+    st.rearm = false;
+    if (!block) block = std::make_unique<char[]>(block_size);
+    std::size_t n = 0;
+    if (const std::error_code ec = co_await next_block(body, produced, block.get(), block_size, n)) {
+      out.failed_sending = true;
+      co_return ec;
+    }
+    if (st.closed) co_return std::error_code{};  // answered (or reset) while the block was made
+    produced += n;
+    st.chunk = std::string_view(block.get(), n);
+    st.body_end = n == 0;
+    nghttp2_session_resume_data(ng_, st.id);
+    flush();
+  }
+}
+
+asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st, const exchange_params& params,
+                                                             clock::time_point continue_deadline) {
   // The stream's own deadlines, as HTTP/1's (docs/architecture.md): the whole exchange; the response head
   // from the start; then no frame of this stream for idle_read_timeout. None touches the connection.
   const clock::time_point head_deadline = deadline_after(params.response_head_timeout);
   for (;;) {
+    if (st.closed || st.body_wanted) co_return std::error_code{};
     clock::time_point next = params.total_deadline;
+    if (st.hold) next = std::min(next, continue_deadline);
     if (!st.head_done) next = std::min(next, head_deadline);
     if (st.head_done && params.idle_read_timeout.count() > 0)
       next = std::min(next, st.last_byte + params.idle_read_timeout);
@@ -360,6 +428,12 @@ asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st,
     }
     if (ec == asio::error::operation_aborted) co_return ec;  // the caller's cancellation
     const clock::time_point now = clock::now();
+    if (st.hold && now >= continue_deadline) {
+      st.hold = false;  // no 100 in time: the body goes anyway (RFC 9110 §10.1.1)
+      nghttp2_session_resume_data(ng_, st.id);
+      flush();
+      continue;
+    }
     if (now >= params.total_deadline) co_return make_error_code(error::request_timeout);
     if (!st.head_done && now >= head_deadline) co_return make_error_code(error::response_timeout);
     if (st.head_done && params.idle_read_timeout.count() > 0 &&
@@ -438,6 +512,7 @@ asio::awaitable<void> connection::write_loop(std::shared_ptr<session> /*keep_ali
     buf.clear();
     buf.swap(out_);
     const std::error_code ec = co_await write_all(link_->io, link_->deadlines, buf, {});
+    if (!ec) ctx_->counters.bytes_sent.add(buf.size());
     if (ec) {
       fail_all(ec);
       break;

@@ -7,15 +7,16 @@
 // stream's state, never on the socket. Written on nghttp2 (libnghttp2-dev 1.52 in Debian 12) rather than by
 // hand: HPACK, flow control and the frame rules are its job.
 //
-// Part 1 of HTTP/2 (this file): requests with an in-memory body, the response head, body and trailers to
-// the exchange's consumer, 1xx skipped, per-stream deadlines (total, response head, idle) and the body
-// limit, capacity from the server's SETTINGS_MAX_CONCURRENT_STREAMS, large
-// windows, a stream reset by the server as an error of that exchange alone. Not yet: uploads from files
-// and sources, Expect: 100-continue, GOAWAY handling beyond failing what is open.
+// Part 1 of HTTP/2 (this file): request bodies from memory, files and sources (a deferred data provider
+// fed block by block by the exchange) and Expect: 100-continue; the response head, body and trailers to
+// the exchange's consumer, 1xx skipped; per-stream deadlines (total, response head, idle) and the body
+// limit; capacity from the server's SETTINGS_MAX_CONCURRENT_STREAMS; large windows; a stream reset by the
+// server as an error of that exchange alone. Not yet: GOAWAY beyond failing what is open (part 2).
 #pragma once
 
 #include "session/session.hpp"
 #include "transport/context.hpp"
+#include "transport/deadlines.hpp"
 #include "transport/inbound.hpp"
 #include "transport/link.hpp"
 
@@ -70,8 +71,16 @@ class connection final : public session {
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
-  /// Waits until `st` closes or one of its deadlines passes (or the caller cancels): which one, if any.
-  asio::awaitable<std::error_code> wait_for_stream(stream_state& st, const exchange_params& params);
+  /// Submits the prepared request as `st` (with a data provider when it has a body) and sends it: the
+  /// stream id, or nghttp2's negative error.
+  std::int32_t submit(stream_state& st, bool has_body);
+  /// Carries `st` to its end: what ended it early (a deadline, the body, a cancellation), if anything.
+  asio::awaitable<std::error_code> run_stream(stream_state& st, const outgoing_body& body,
+                                              const exchange_params& params, exchange_outcome& out);
+  /// Waits until `st` closes, wants its next body block, or one of its deadlines passes (or the caller
+  /// cancels): which deadline, if any. A held body is let go at `continue_deadline`.
+  asio::awaitable<std::error_code> wait_for_stream(stream_state& st, const exchange_params& params,
+                                                   clock::time_point continue_deadline);
   /// Feeds `c` to nghttp2 and sends what that produced; false when the connection failed.
   bool receive(inbound::chunk c) noexcept;
   void flush() noexcept;  // drains nghttp2's output and starts the writer if it is not running

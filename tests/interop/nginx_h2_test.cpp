@@ -63,7 +63,7 @@ std::unique_ptr<nginx> start_h2_nginx() {
 
 }  // namespace
 
-TEST_CASE("nginx over h2 (ALPN): bodies, HEAD, 204, 304, 404 and an upload on one connection",
+TEST_CASE("nginx over h2 (ALPN): bodies, HEAD, 204, 304, 404 and uploads on one connection",
           "[interop][nginx][http2]") {
   SKIP_WITHOUT_H2_NGINX();
   auto ng = start_h2_nginx();
@@ -103,6 +103,32 @@ TEST_CASE("nginx over h2 (ALPN): bodies, HEAD, 204, 304, 404 and an upload on on
   REQUIRE_FALSE(e8);
   CHECK(echo.status() == 200);
   CHECK(echo.body() == upload);
+
+  // Bodies from a file and from a source (unknown length), and one held for 100 Continue.
+  const std::string dir = sentinel::test::detail::make_temp_dir("h2-upload");
+  sentinel::test::detail::write_file(dir + "/body", nginx::file_body(700000));
+  request from_file("PUT", ng->tls_url("/echo"));
+  from_file.set_body_file(dir + "/body");
+  auto [e10, file_echo] = fetch_sync(ctx, client, std::move(from_file));
+  sentinel::test::detail::remove_temp_dir(dir);
+  REQUIRE_FALSE(e10);
+  CHECK(file_echo.body() == nginx::file_body(700000));
+  auto produced = std::make_shared<std::size_t>(0);
+  request from_source("POST", ng->tls_url("/echo"));
+  from_source.set_body_source([produced](std::span<char> buf) -> asio::awaitable<std::size_t> {
+    const std::size_t n = std::min<std::size_t>({buf.size(), 5000, 200000 - *produced});
+    std::fill_n(buf.data(), n, 's');
+    *produced += n;
+    co_return n;
+  });
+  auto [e11, source_echo] = fetch_sync(ctx, client, std::move(from_source));
+  REQUIRE_FALSE(e11);
+  CHECK(source_echo.body() == std::string(200000, 's'));
+  request expecting("PUT", ng->tls_url("/echo"), {}, std::string(30000, 'x'));
+  expecting.options().expect_continue = true;
+  auto [e12, continued] = fetch_sync(ctx, client, std::move(expecting));
+  REQUIRE_FALSE(e12);
+  CHECK(continued.body() == std::string(30000, 'x'));
 
   auto [e9, again] = fetch_sync(ctx, client, request("GET", ng->tls_url("/who")));
   REQUIRE_FALSE(e9);
