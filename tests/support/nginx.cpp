@@ -2,6 +2,7 @@
 #include "support/nginx.hpp"
 
 #include "support/certs.hpp"
+#include "support/ports.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,24 +45,6 @@ const binary_lookup& nginx_binary() {
   return found;
 }
 
-// nginx cannot listen on port 0, so ask the kernel for a free port and release it; the start retries if
-// another process takes it in between.
-unsigned short free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("nginx: socket() failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("nginx: cannot bind a free port on 127.0.0.1");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 bool ipv6_loopback_works() {
   int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -69,18 +52,6 @@ bool ipv6_loopback_works() {
   a.sin6_family = AF_INET6;
   a.sin6_addr = in6addr_loopback;
   bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool accepts(unsigned short port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
 }
@@ -193,9 +164,9 @@ nginx::nginx(nginx_options opts) : opts_(std::move(opts)) {
     const std::string conf = prefix_ + "/nginx.conf";
     std::string last_log;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = free_port();
-      tls_port_ = opts_.tls ? free_port() : 0;
-      h2c_port_ = opts_.http2 ? free_port() : 0;
+      port_ = detail::free_port();
+      tls_port_ = opts_.tls ? detail::free_port() : 0;
+      h2c_port_ = opts_.http2 ? detail::free_port() : 0;
       if (tls_port_ == port_ || (h2c_port_ != 0 && (h2c_port_ == port_ || h2c_port_ == tls_port_))) continue;
       detail::write_file(conf, make_config(prefix_, opts_, port_, tls_port_, h2c_port_, v6));
       ::truncate((prefix_ + "/error.log").c_str(), 0);
@@ -205,8 +176,8 @@ nginx::nginx(nginx_options opts) : opts_(std::move(opts)) {
       const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       bool exited = false;
       while (std::chrono::steady_clock::now() < end) {
-        if (accepts(port_) && (tls_port_ == 0 || accepts(tls_port_)) &&
-            (h2c_port_ == 0 || accepts(h2c_port_))) {
+        if (detail::accepts(port_) && (tls_port_ == 0 || detail::accepts(tls_port_)) &&
+            (h2c_port_ == 0 || detail::accepts(h2c_port_))) {
           // Tests run side by side: if another process took the port, the probe reached that one's
           // listener while ours logged the failed bind. Ours is up only if its log has no bind error.
           if (error_log().find("Address already in use") == std::string::npos) return;

@@ -1,0 +1,13 @@
+// sentinel test support: ports for child servers (nginx, nghttpd) that cannot listen on port 0.
+#pragma once
+
+namespace sentinel::test::detail {
+
+/// A port on 127.0.0.1 that was free a moment ago: the kernel picks it, and it is released at once, so a
+/// server started on it must retry if another process takes it in between.
+unsigned short free_port();
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port` now.
+bool accepts(unsigned short port);
+
+}  // namespace sentinel::test::detail
