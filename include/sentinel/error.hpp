@@ -77,6 +77,9 @@ enum class error {
   /// The server chose an application protocol (ALPN) that the client did not offer. (TLS; appended here so
   /// that no existing value moves.)
   alpn_mismatch,
+  /// An HTTP/2 response carried more DATA than its content-length declared (RFC 9113 §8.1.1: malformed).
+  /// (A protocol error; appended here so that no existing value moves.)
+  body_length_mismatch,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

@@ -44,6 +44,8 @@ struct connection::stream_state {
   bool closed = false;          // nghttp2 closed the stream
   bool refused = false;         // reset with REFUSED_STREAM: the server did not process it
   std::size_t bytes = 0;        // DATA bytes received
+  std::uint64_t framed = 0;     // DATA frame payload announced (padding included), valid or not
+  bool end_seen = false;        // a frame with END_STREAM arrived, valid or not
   std::uint64_t max_body = 0;   // zero: unlimited
   clock::time_point last_byte;  // when the last frame of the response came (idle deadline)
   std::error_code ec;
@@ -157,6 +159,31 @@ int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::
   return 0;
 }
 
+// Frame headers as they arrive, before nghttp2 judges them: what a stream it then resets for breaking the
+// HTTP messaging rules was sent.
+int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void*) {
+  if (hd->stream_id == 0 || (hd->type != NGHTTP2_DATA && hd->type != NGHTTP2_HEADERS)) return 0;
+  stream_state* st = state_of(s, hd->stream_id);
+  if (st == nullptr) return 0;
+  if (hd->type == NGHTTP2_DATA) st->framed += hd->length;
+  if ((hd->flags & NGHTTP2_FLAG_END_STREAM) != 0) st->end_seen = true;
+  return 0;
+}
+
+// Why a stream that did not end well closed (`code` is the RST_STREAM's, ours or the server's).
+std::error_code close_reason(const stream_state& st, std::uint32_t code) noexcept {
+  if (code == NGHTTP2_NO_ERROR) return make_error_code(error::unexpected_eof);
+  std::uint64_t declared = 0;
+  const auto length = st.head_done ? st.res->headers().get("content-length") : std::nullopt;
+  if (code == NGHTTP2_PROTOCOL_ERROR && length &&
+      std::from_chars(length->data(), length->data() + length->size(), declared).ec == std::errc{}) {
+    // nghttp2 resets a stream whose DATA disagrees with its content-length (RFC 9113 §8.1.1).
+    if (st.framed > declared) return make_error_code(error::body_length_mismatch);
+    if (st.end_seen && st.bytes < declared) return make_error_code(error::unexpected_eof);  // cut short
+  }
+  return make_error_code(asio::error::connection_reset);
+}
+
 // Never a fatal error here (nghttp2 would tear the whole session down for one stream).
 int on_stream_close(nghttp2_session* s, std::int32_t id, std::uint32_t code, void*) {
   stream_state* st = state_of(s, id);
@@ -164,8 +191,7 @@ int on_stream_close(nghttp2_session* s, std::int32_t id, std::uint32_t code, voi
   st->closed = true;
   if (!st->ended && !st->ec) {
     st->refused = code == NGHTTP2_REFUSED_STREAM;
-    st->ec = code == NGHTTP2_NO_ERROR ? make_error_code(error::unexpected_eof)
-                                      : make_error_code(asio::error::connection_reset);
+    st->ec = close_reason(*st, code);
   }
   st->wake.cancel();
   return 0;
@@ -206,6 +232,7 @@ struct session_callbacks {
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
   }
   ~session_callbacks() { nghttp2_session_callbacks_del(cbs); }
 };

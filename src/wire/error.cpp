@@ -67,9 +67,10 @@ constexpr error_info error_table[] = {
     {"callback_threw", "a callback of the request (on_head, on_body or a body source) threw an exception"},
     {"header_line_too_long", "a line of the response head or trailers exceeds limits.max_header_line_bytes"},
     {"alpn_mismatch", "the server chose an application protocol (ALPN) that was not offered"},
+    {"body_length_mismatch", "the response body is longer than its content-length"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::alpn_mismatch) == error_count - 1,
+static_assert(static_cast<int>(error::body_length_mismatch) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -92,6 +93,7 @@ int condition_of(error e) noexcept {
     case error::bad_redirect:
     case error::bad_content_encoding:
     case error::unsupported_content_encoding:
+    case error::body_length_mismatch:
       return static_cast<int>(condition::protocol);
     case error::unexpected_eof:
     case error::empty_reply:

@@ -55,6 +55,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::request_timeout, 28},
       {error::tls_handshake_failed, 35},
       {error::alpn_mismatch, 35},
+      {error::body_length_mismatch, 8},
       {error::certificate_expired, 60},
       {error::certificate_not_yet_valid, 60},
       {error::certificate_untrusted, 60},
@@ -71,9 +72,9 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
     CHECK_FALSE(exit_code_summary(r.code).empty());
     CHECK(error_kind(r.e) == sentinel::to_string(r.e));
   }
-  // Every enumerator is in the table above (they are numbered 1..alpn_mismatch, the last one, without
+  // Every enumerator is in the table above (they are numbered 1..body_length_mismatch, the last one, without
   // gaps).
-  CHECK(std::size(table) == static_cast<std::size_t>(error::alpn_mismatch));
+  CHECK(std::size(table) == static_cast<std::size_t>(error::body_length_mismatch));
 }
 
 TEST_CASE("exit codes: Asio and system errors", "[cli][unit]") {

@@ -46,6 +46,7 @@ class h2_peer {
     std::uint32_t reset = NGHTTP2_NO_ERROR;  // reset the stream instead of answering
     bool silent = false;                     // never answer
     bool head_only = false;                  // send the head, then nothing more
+    std::string declared_length = {};        // the content-length sent ("": the body's true size)
   };
   std::function<answer(const request_seen&)> respond;
   std::uint32_t max_streams = 100;
@@ -173,7 +174,7 @@ class h2_peer {
     o.body = a.body;
     o.trailers = a.trailers;
     std::string k1 = ":status", v1 = std::to_string(a.status), k2 = "content-length",
-                v2 = std::to_string(a.body.size());
+                v2 = a.declared_length.empty() ? std::to_string(a.body.size()) : a.declared_length;
     nghttp2_nv nv[] = {make_nv(k1, v1), make_nv(k2, v2)};
     if (a.head_only) {
       nghttp2_submit_headers(s, NGHTTP2_FLAG_NONE, id, nullptr, nv, 2, nullptr);

@@ -179,6 +179,28 @@ TEST_CASE("http2: a stream's deadlines and body limit end that stream alone", "[
   CHECK(f.conn->active() == 0);
 }
 
+TEST_CASE("http2: a body shorter or longer than its content-length fails its stream alone", "[http2]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) {
+    const std::string& path = r.fields.at(":path");
+    h2_peer::answer a{200, "0123456789", {}, false, 0};
+    if (path == "/short") a.declared_length = "20";
+    if (path == "/long") a.declared_length = "5";
+    return a;
+  };
+  f.start_peer();
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    const auto shorter = co_await f.send("GET", "/short");
+    CHECK(shorter.out.ec == sentinel::error::unexpected_eof);
+    const auto longer = co_await f.send("GET", "/long");
+    CHECK(longer.out.ec == sentinel::error::body_length_mismatch);
+    const auto after = co_await f.send("GET", "/ok");
+    CHECK_FALSE(after.out.ec);
+    CHECK(after.body == "0123456789");
+  }());
+  CHECK(f.conn->reusable());
+}
+
 TEST_CASE("http2: cancelling one of three streams resets it alone", "[http2]") {
   fixture f;
   f.peer->respond = [](const request_seen& r) {

@@ -37,6 +37,7 @@ int exit_code_for_sentinel(error e) noexcept {
     case error::multiple_content_length:
     case error::bad_transfer_encoding:
     case error::unexpected_response:
+    case error::body_length_mismatch:
       return exit_code::weird_reply;
     case error::bad_chunk:
     case error::chunk_line_too_long:
