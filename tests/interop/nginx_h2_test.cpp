@@ -10,7 +10,11 @@
 #include "support/nginx.hpp"
 #include "support/run_until.hpp"
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_future.hpp>
 
 #include <catch2/catch.hpp>
@@ -218,4 +222,49 @@ TEST_CASE("nginx over h2: run() returns when the requests are done, and the next
   CHECK(bodies[0].rfind("HTTP/2.0 ", 0) == 0);
   CHECK(bodies[1] == bodies[0]);  // the same connection, resumed after parking
   CHECK(client.stats().connections_opened == 1);
+}
+
+TEST_CASE("nginx h2c: a server that ends connections with GOAWAY after 10 requests loses no request",
+          "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  sentinel::test::nginx_options no;
+  no.http2 = true;
+  no.keepalive_requests = 10;  // nginx sends GOAWAY after the 10th stream of a connection
+  nginx ng(no);
+  asio::io_context ctx;
+  client_options o = h2_options(http_version::http2_prior_knowledge);
+  http_client client(ctx, o);
+  std::vector<std::tuple<std::error_code, response>> results(100);
+  int done = 0;
+  run_until(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+          asio::co_spawn(
+              ex,
+              [&, i]() -> asio::awaitable<void> {
+                results[i] = co_await fetch(client, request("GET", ng.h2c_url("/hello")));
+                ++done;
+              },
+              asio::detached);
+          if (i % 7 == 0) {  // some requests find a draining connection, some a fresh one
+            asio::steady_timer t(ex, 1ms);
+            co_await t.async_wait(asio::use_awaitable);
+          }
+        }
+        while (done < 100) {
+          asio::steady_timer t(ex, 1ms);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+      }(),
+      30s);
+  int ok = 0;
+  for (const auto& [ec, res] : results) {
+    INFO(ec.message());
+    ok += !ec && res.status() == 200 && res.body() == "Hello, World!";
+  }
+  INFO(ng.error_log());
+  CHECK(ok == 100);
+  CHECK(client.stats().connections_opened >= 10);  // at most 10 streams per connection
 }
