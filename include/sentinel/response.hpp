@@ -78,7 +78,7 @@ class response {
   /// The reason phrase as received (may be empty).
   std::string_view reason() const noexcept { return reason_; }
   void set_reason(std::string_view r) { reason_ = r; }
-  /// HTTP version: 10 for HTTP/1.0, 11 for HTTP/1.1.
+  /// HTTP version: 10 for HTTP/1.0, 11 for HTTP/1.1, 20 for HTTP/2.
   int version() const noexcept { return version_; }
   void set_version(int v) noexcept { version_ = v; }
 

@@ -1,0 +1,200 @@
+// sentinel: nghttp2's callbacks for a client session: they record what arrived in the stream's state and
+// queue resets; they never send (the connection's writer does) and never return a fatal error for one
+// stream's trouble. See stream_state.hpp.
+#include "http2/stream_state.hpp"
+
+#include <sentinel/error.hpp>
+
+#include <asio/error.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <new>
+
+namespace sentinel::detail::http2 {
+namespace {
+
+using stream_state = connection::stream_state;
+
+std::string_view view(const std::uint8_t* p, std::size_t n) noexcept {
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+stream_state* state_of(nghttp2_session* s, std::int32_t id) noexcept {
+  return static_cast<stream_state*>(nghttp2_session_get_stream_user_data(s, id));
+}
+
+// A consumer or framing error ends this stream alone: reset it (sent by the writer, after the callback).
+void fail_stream(nghttp2_session* s, std::int32_t id, stream_state& st, std::error_code ec) noexcept {
+  if (!st.ec) st.ec = ec;
+  nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+}
+
+void finish(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
+  if (st.ended || st.ec) return;
+  st.ended = true;
+  if (auto e = st.consumer->on_end(*st.res)) {
+    fail_stream(s, id, st, e);
+  } else if (!st.body_done) {
+    // A complete response before the whole request (an early 413, or no 100 for a held body): it
+    // stands, and our half of the stream ends without the rest (RFC 9113 §8.1).
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+  }
+}
+
+int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+              const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void*) {
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  stream_state* st = state_of(s, frame->hd.stream_id);
+  if (st == nullptr || st->ec) return 0;
+  const std::string_view n = view(name, namelen), v = view(value, valuelen);
+  if (st->head_done) {  // a trailer block
+    st->res->trailers().add(n, v);
+  } else if (n == ":status") {
+    std::from_chars(v.data(), v.data() + v.size(), st->status);
+  } else if (n.empty() || n.front() != ':') {
+    st->fields.add(n, v);
+  }
+  return 0;
+}
+
+void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
+  if (st.status >= 100 && st.status < 200) {  // 100 Continue, 103 Early Hints: the final head follows
+    if (st.status == 100 && st.hold) {
+      st.hold = false;  // the body may go (the reader flushes after this callback)
+      nghttp2_session_resume_data(s, id);
+    }
+    st.status = 0;
+    st.fields.clear();
+    return;
+  }
+  st.head_done = true;
+  // The idle deadline starts now: wake the exchange to arm it.
+  st.rearm = true;
+  st.wake.cancel();
+  response& res = *st.res;
+  res.set_status(st.status);
+  res.set_version(20);
+  res.set_reason({});
+  res.headers() = std::move(st.fields);
+  res.trailers().clear();
+  res.body().clear();
+  // A declared length over the limit fails now, as HTTP/1's does, before a byte of the body.
+  std::uint64_t declared = 0;
+  const auto length = res.headers().get("content-length");
+  if (st.max_body > 0 && length &&
+      std::from_chars(length->data(), length->data() + length->size(), declared).ec == std::errc{} &&
+      declared > st.max_body) {
+    fail_stream(s, id, st, make_error_code(error::body_too_large));
+    return;
+  }
+  if (auto e = st.consumer->on_head(res)) fail_stream(s, id, st, e);
+}
+
+int on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void*) {
+  const std::int32_t id = frame->hd.stream_id;
+  if (id == 0) return 0;
+  stream_state* st = state_of(s, id);
+  if (st == nullptr || st->ec) return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) st->last_byte = clock::now();
+  if (frame->hd.type == NGHTTP2_HEADERS && !st->head_done) on_head(s, id, *st);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 && st->head_done)
+    finish(s, id, *st);
+  return 0;
+}
+
+int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::uint8_t* data,
+                  std::size_t len, void*) {
+  stream_state* st = state_of(s, id);
+  if (st == nullptr) return 0;
+  st->bytes += len;
+  if (st->ec) return 0;
+  st->last_byte = clock::now();
+  if (st->max_body > 0 && st->bytes > st->max_body) {
+    fail_stream(s, id, *st, make_error_code(error::body_too_large));
+    return 0;
+  }
+  if (auto e = st->consumer->on_body(view(data, len))) fail_stream(s, id, *st, e);
+  return 0;
+}
+
+// Frame headers as they arrive, before nghttp2 judges them: what a stream it then resets for breaking the
+// HTTP messaging rules was sent.
+int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void*) {
+  if (hd->stream_id == 0 || (hd->type != NGHTTP2_DATA && hd->type != NGHTTP2_HEADERS)) return 0;
+  stream_state* st = state_of(s, hd->stream_id);
+  if (st == nullptr) return 0;
+  if (hd->type == NGHTTP2_DATA) st->framed += hd->length;
+  if ((hd->flags & NGHTTP2_FLAG_END_STREAM) != 0) st->end_seen = true;
+  return 0;
+}
+
+// Why a stream that did not end well closed (`code` is the RST_STREAM's, ours or the server's).
+std::error_code close_reason(const stream_state& st, std::uint32_t code) noexcept {
+  if (code == NGHTTP2_NO_ERROR) return make_error_code(error::unexpected_eof);
+  std::uint64_t declared = 0;
+  const auto length = st.head_done ? st.res->headers().get("content-length") : std::nullopt;
+  if (code == NGHTTP2_PROTOCOL_ERROR && length &&
+      std::from_chars(length->data(), length->data() + length->size(), declared).ec == std::errc{}) {
+    // nghttp2 resets a stream whose DATA disagrees with its content-length (RFC 9113 §8.1.1).
+    if (st.framed > declared) return make_error_code(error::body_length_mismatch);
+    if (st.end_seen && st.bytes < declared) return make_error_code(error::unexpected_eof);  // cut short
+  }
+  return make_error_code(asio::error::connection_reset);
+}
+
+// Never a fatal error here (nghttp2 would tear the whole session down for one stream).
+int on_stream_close(nghttp2_session* s, std::int32_t id, std::uint32_t code, void*) {
+  stream_state* st = state_of(s, id);
+  if (st == nullptr) return 0;
+  st->closed = true;
+  if (!st->ended && !st->ec) {
+    st->refused = code == NGHTTP2_REFUSED_STREAM;
+    st->ec = close_reason(*st, code);
+  }
+  st->wake.cancel();
+  return 0;
+}
+
+struct session_callbacks {
+  nghttp2_session_callbacks* cbs = nullptr;
+  session_callbacks() {
+    if (nghttp2_session_callbacks_new(&cbs) != 0) throw std::bad_alloc();
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
+  }
+  ~session_callbacks() { nghttp2_session_callbacks_del(cbs); }
+};
+
+}  // namespace
+
+const nghttp2_session_callbacks* client_callbacks() {
+  static const session_callbacks callbacks;
+  return callbacks.cbs;
+}
+
+ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
+                  nghttp2_data_source* source, void*) {
+  auto& st = *static_cast<stream_state*>(source->ptr);
+  if (st.hold) return NGHTTP2_ERR_DEFERRED;
+  if (st.chunk.empty() && !st.body_end) {
+    st.body_wanted = true;  // the exchange produces the next block, then resumes the stream
+    st.rearm = true;
+    st.wake.cancel();
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  const std::size_t n = std::min(length, st.chunk.size());
+  std::copy_n(st.chunk.data(), n, buf);
+  st.chunk.remove_prefix(n);
+  if (st.chunk.empty() && st.body_end) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    st.body_done = true;
+  }
+  return static_cast<ssize_t>(n);
+}
+
+}  // namespace sentinel::detail::http2
