@@ -56,6 +56,9 @@ class h2_peer {
   /// What a request with `expect: 100-continue` gets when its head arrives.
   enum class on_expect { send_100, answer_now, ignore } expect = on_expect::send_100;
   std::map<std::int32_t, std::uint32_t> closed;  // stream id -> the error code it closed with
+  /// While true, what the server sends is kept in `held` instead of written (the test writes it).
+  bool hold_output = false;
+  std::string held;
 
   explicit h2_peer(sentinel::test::memory_stream end) : s_(std::move(end)) {
     nghttp2_session_callbacks* cbs = nullptr;
@@ -68,6 +71,19 @@ class h2_peer {
     nghttp2_session_callbacks_del(cbs);
   }
   ~h2_peer() { nghttp2_session_del(ng_); }
+
+  /// Writes `bytes` to the client as they are.
+  void write_raw(std::string_view bytes) {
+    std::error_code ec;
+    s_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);  // unbounded pipe
+  }
+  /// Announces a new SETTINGS_MAX_CONCURRENT_STREAMS and sends it.
+  void set_max_streams(std::uint32_t n) {
+    max_streams = n;
+    const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, n}};
+    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 1);
+    send();
+  }
 
   asio::awaitable<void> run() {
     const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams}};
@@ -96,6 +112,10 @@ class h2_peer {
       const std::uint8_t* data = nullptr;
       const auto n = nghttp2_session_mem_send(ng_, &data);
       if (n <= 0) break;
+      if (hold_output) {
+        held.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+        continue;
+      }
       std::error_code ec;
       s_.write_some(asio::buffer(data, static_cast<std::size_t>(n)), ec);  // unbounded pipe
     }
