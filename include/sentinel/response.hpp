@@ -47,10 +47,13 @@ std::string describe(const failure_info& where);
 
 /// How a response was obtained: useful for logs, tests and `-w` style reporting.
 struct transfer_info {
-  std::size_t redirects = 0;            ///< Redirects followed to reach this response.
-  std::size_t retries = 0;              ///< Silent retries after a stale pooled connection died.
-  std::size_t connects = 0;             ///< New connections opened for this exchange (redirects included).
-  bool reused_connection = false;       ///< The final response came over a pooled (reused) connection.
+  std::size_t redirects = 0;       ///< Redirects followed to reach this response.
+  std::size_t retries = 0;         ///< Silent retries after a stale pooled connection died.
+  std::size_t connects = 0;        ///< New connections opened for this exchange (redirects included).
+  bool reused_connection = false;  ///< The final response came over a pooled (reused) connection.
+  /// The protocol the final response's connection chose by ALPN in its TLS handshake ("h2" or
+  /// "http/1.1", static storage); empty over plain TCP, by prior knowledge, or when the server chose none.
+  std::string_view alpn;
   std::size_t bytes_received = 0;       ///< Bytes read from the socket for the final response (head + body).
   std::chrono::nanoseconds elapsed{0};  ///< From send to the last body byte, redirects included.
   /// Set only when the operation failed with error::callback_threw: what the request's on_head, on_body

@@ -115,6 +115,7 @@ void client_core::finish(outcome& result, const request& req, transfer_info& inf
     if (result.ec == condition::timeout) counters.timeouts.add();
   } else {
     info.reused_connection = result.res.info().reused_connection;
+    info.alpn = result.res.info().alpn;
     info.bytes_received = result.res.info().bytes_received;
     info.elapsed = clock::now() - start;
     result.res.info() = info;
@@ -149,8 +150,9 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       // No idle connection: one may be opened for this request. Refuse what no protocol could send first.
       if ((o.ec = check_head(req, plan))) co_return o;
       connect_report report;
-      o.ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
-                                   {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report);
+      o.ec =
+          co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
+                                {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report);
       if (report.attempted) ++info.connects;
       if (o.ec) {
         // Waiting for a connection, or opening one (resolve, connect, proxy, TLS).
@@ -177,10 +179,12 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     const exchange_outcome r = co_await conn->exchange(plan.body, plan.params, o.res);
     const bool reused = conn.reused();
     const tcp::endpoint peer = conn->peer();
+    const std::string_view alpn = conn->alpn();
     conn.give_back();
     plan.body.thrown = nullptr;
     if (!r.ec) {
       o.res.info().reused_connection = reused;
+      o.res.info().alpn = alpn;
       // RFC 9110 §15.2.2: a server must not switch to a protocol the request did not ask for in its
       // Upgrade field. (One that did ask gets the 101; the connection is retired either way.)
       if (o.res.status() == 101 && !req.headers().contains("Upgrade")) o.ec = error::unexpected_response;

@@ -53,6 +53,7 @@ class connection final : public session, private response_watch {
   asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
                                              response& res) override;
   tcp::endpoint peer() const noexcept override { return link_->peer; }
+  std::string_view alpn() const noexcept override { return stable_alpn(link_->io.alpn_protocol()); }
 
   /// Closes now. A TLS connection first tries to send close_notify (bounded, in the background).
   void close(bool graceful = true) noexcept override;

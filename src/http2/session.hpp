@@ -56,6 +56,7 @@ class connection final : public session {
   asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
                                              response& res) override;
   tcp::endpoint peer() const noexcept override { return link_->peer; }
+  std::string_view alpn() const noexcept override { return stable_alpn(link_->io.alpn_protocol()); }
 
   void close(bool graceful = true) noexcept override;
   void cancel() noexcept override;

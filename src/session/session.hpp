@@ -58,6 +58,9 @@ class session : public std::enable_shared_from_this<session> {
                                                      response& res) = 0;
   /// The address connected to (unset over a device).
   virtual tcp::endpoint peer() const noexcept = 0;
+  /// The protocol the TLS handshake chose by ALPN, as one of the offered names in static storage ("h2",
+  /// "http/1.1"); empty over plain TCP or when the server chose none.
+  virtual std::string_view alpn() const noexcept = 0;
 
   // --- ending ----------------------------------------------------------------------------------------------
   /// Closes now; `graceful`: with the protocol's and the stream's goodbyes (bounded, in the background).
@@ -75,6 +78,14 @@ class session : public std::enable_shared_from_this<session> {
  private:
   std::string origin_;
 };
+
+/// `chosen` (an ALPN result, valid only while its TLS stream lives) as a name in static storage: the
+/// protocols any connection may offer, or "" for anything else.
+constexpr std::string_view stable_alpn(std::string_view chosen) noexcept {
+  if (chosen == "h2") return "h2";
+  if (chosen == "http/1.1") return "http/1.1";
+  return {};
+}
 
 /// What a connection offers and assumes (protocols/sessions.hpp works it out from a request's options).
 struct protocol_offer {

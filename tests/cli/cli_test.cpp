@@ -739,6 +739,10 @@ TEST_CASE("nginx: --http2 and --http2-prior-knowledge speak HTTP/2; --http1.1 do
   auto h2 = run_tool({"--cacert", ca, "--http2", "-w", "%{http_version}\\n", ng.tls_url("/hello")});
   CHECK(h2.exit_code == 0);
   CHECK(h2.out == "Hello, World!2\n");
+  auto verbose = run_tool({"--cacert", ca, "--http2", "-v", "-o", "/dev/null", ng.tls_url("/hello")});
+  CHECK(verbose.exit_code == 0);
+  CHECK_THAT(verbose.err,
+             Catch::Contains("* ALPN: server accepted h2\n") && Catch::Contains("< HTTP/2 200\n"));
   auto h2c = run_tool({"--http2-prior-knowledge", "-i", ng.h2c_url("/4k")});
   CHECK(h2c.exit_code == 0);
   CHECK_THAT(h2c.out, Catch::StartsWith("HTTP/2 200\r\n") && Catch::Contains("content-length: 4096\r\n") &&

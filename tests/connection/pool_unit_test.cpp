@@ -59,6 +59,7 @@ class fake_session final : public d::session {
     co_return d::exchange_outcome{};
   }
   d::tcp::endpoint peer() const noexcept override { return {}; }
+  std::string_view alpn() const noexcept override { return {}; }
   void close(bool) noexcept override {
     if (!closed_) ++s_.closed;
     closed_ = true;

@@ -78,6 +78,7 @@ TEST_CASE("nginx over h2 (ALPN): bodies, HEAD, 204, 304, 404 and uploads on one 
   INFO(e1.message() << "\n" << ng->error_log());
   REQUIRE_FALSE(e1);
   CHECK(who.version() == 20);
+  CHECK(who.info().alpn == "h2");
   CHECK(who.body().rfind("HTTP/2.0 ", 0) == 0);
   const std::string first_connection = who.body().substr(9);
 
@@ -157,7 +158,7 @@ TEST_CASE("nginx h2c: 100 requests through a one-worker client_pool share one co
   int ok = 0;
   for (auto& f : futures) {
     const response r = f.get();
-    ok += r.status() == 200 && r.version() == 20;
+    ok += r.status() == 200 && r.version() == 20 && r.info().alpn.empty();  // h2c: no TLS, no ALPN
     seen.insert(r.body());
   }
   CHECK(ok == 100);
@@ -186,6 +187,7 @@ TEST_CASE("nginx: HTTP/1.1 and HTTP/2 side by side; a redirect from an h2 origin
   auto [e2, h1] = fetch_sync(ctx, client, std::move(one));
   REQUIRE_FALSE(e2);
   CHECK(h1.version() == 11);
+  CHECK(h1.info().alpn == "http/1.1");
   CHECK(h1.body().rfind("HTTP/1.1 ", 0) == 0);
   CHECK(client.stats().connections_opened == 2);
 

@@ -311,6 +311,9 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
     failing = o.fail && res.status() >= 400;
     if (print_head) sink.write(response_head(res));
   }
+  if (o.verbose && !res.info().alpn.empty())
+    std::fprintf(stderr, "* ALPN: server accepted %.*s\n", static_cast<int>(res.info().alpn.size()),
+                 res.info().alpn.data());
   if (o.verbose)
     std::fprintf(stderr, "* %d after %.3f s: %llu body bytes, %zu new connection(s), %zu redirect(s)\n",
                  res.status(), r.time_total, static_cast<unsigned long long>(r.size_download), r.num_connects,
