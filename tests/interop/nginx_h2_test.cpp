@@ -8,6 +8,7 @@
 #include "support/certs.hpp"
 #include "support/client_helpers.hpp"
 #include "support/nginx.hpp"
+#include "support/proxy_server.hpp"
 #include "support/run_until.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -269,4 +270,35 @@ TEST_CASE("nginx h2c: a server that ends connections with GOAWAY after 10 reques
   INFO(ng.error_log());
   CHECK(ok == 100);
   CHECK(client.stats().connections_opened >= 10);  // at most 10 streams per connection
+}
+
+TEST_CASE("nginx over h2 through a proxy: ALPN h2 inside a CONNECT tunnel; a forward proxy stays HTTP/1.1",
+          "[interop][nginx][http2][proxy]") {
+  SKIP_WITHOUT_H2_NGINX();
+  auto ng = start_h2_nginx();
+  sentinel::test::proxy_server proxy;
+  asio::io_context ctx;
+  client_options o = h2_options(http_version::http2);
+  o.proxy.https_proxy = proxy.url();
+  http_client client(ctx, o);
+  std::string connection;
+  for (int i = 0; i < 3; ++i) {
+    auto [ec, res] = fetch_sync(ctx, client, request("GET", ng->tls_url("/who")));
+    INFO(ec.message() << "\n" << ng->error_log());
+    REQUIRE_FALSE(ec);
+    CHECK(res.version() == 20);
+    CHECK(res.info().alpn == "h2");
+    if (i == 0) connection = res.body();
+    CHECK(res.body() == connection);  // one tunnel, one HTTP/2 connection inside it
+  }
+  CHECK(proxy.connects() == 1);
+
+  // h2c through an HTTP forward proxy is not attempted: the proxy speaks HTTP/1.1 (as curl does).
+  client_options fo = h2_options(http_version::http2_prior_knowledge);
+  fo.proxy.http_proxy = proxy.url();
+  http_client forwarded(ctx, fo);
+  auto [ec, res] = fetch_sync(ctx, forwarded, request("GET", ng->url("/who")));
+  REQUIRE_FALSE(ec);
+  CHECK(res.version() == 11);
+  CHECK(res.body().rfind("HTTP/1.1 ", 0) == 0);
 }
