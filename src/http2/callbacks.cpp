@@ -125,6 +125,7 @@ int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void*) {
   if (hd->stream_id == 0 || (hd->type != NGHTTP2_DATA && hd->type != NGHTTP2_HEADERS)) return 0;
   stream_state* st = state_of(s, hd->stream_id);
   if (st == nullptr) return 0;
+  st->heard = true;
   if (hd->type == NGHTTP2_DATA) st->framed += hd->length;
   if ((hd->flags & NGHTTP2_FLAG_END_STREAM) != 0) st->end_seen = true;
   return 0;

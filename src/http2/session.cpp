@@ -145,6 +145,7 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
     co_return out;
   }
   stream_state st(ctx_->ex);
+  st.on_reused = exchanges_++ > 0;
   st.max_body = params.max_body_bytes;
   st.consumer = params.consumer;
   st.res = &res;
@@ -346,7 +347,13 @@ asio::awaitable<void> connection::write_loop(std::shared_ptr<session> /*keep_ali
 void connection::fail_all(std::error_code ec) noexcept {
   if (!dead_) dead_ = ec;
   for (auto& [id, st] : streams_) {
-    if (!st->closed && !st->ended && !st->ec) st->ec = ec;
+    if (!st->closed && !st->ended && !st->ec) {
+      st->ec = ec;
+      // HTTP/1's stale-connection rule (docs/retry.md): a reused connection that died before a single
+      // frame of this stream came back (most likely closed by the server while it sat idle) did not
+      // process it. Not when the connection was ended from here.
+      st->refused = st->on_reused && !st->heard && ec != asio::error::operation_aborted;
+    }
     st->closed = true;
     st->wake.cancel();
   }

@@ -96,6 +96,7 @@ class connection final : public session {
   std::string out_;                    // bytes nghttp2 produced, not yet written
   inbound in_;                         // outlives a parked reader: bytes it kept wait for the next one
   asio::cancellation_signal park_;     // parks the reader (stop_timer)
+  std::size_t exchanges_ = 0;          // exchanges started on this connection
   std::error_code dead_;               // set once the connection failed: no new exchanges
   bool writing_ = false;               // the writer runs (until out_ is empty)
   bool reading_ = false;               // the reader runs

@@ -37,6 +37,8 @@ struct connection::stream_state {
   std::size_t bytes = 0;        // DATA bytes received
   std::uint64_t framed = 0;     // DATA frame payload announced (padding included), valid or not
   bool end_seen = false;        // a frame with END_STREAM arrived, valid or not
+  bool heard = false;           // a HEADERS or DATA frame of this stream arrived
+  bool on_reused = false;       // it was not the connection's first exchange
   std::uint64_t max_body = 0;   // zero: unlimited
   clock::time_point last_byte;  // when the last frame of the response came (idle deadline)
   std::error_code ec;

@@ -72,6 +72,8 @@ class h2_peer {
   }
   ~h2_peer() { nghttp2_session_del(ng_); }
 
+  /// Closes the server's end (the client reads the end of the stream).
+  void close() { s_.close(); }
   /// Writes `bytes` to the client as they are.
   void write_raw(std::string_view bytes) {
     std::error_code ec;

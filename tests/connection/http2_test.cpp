@@ -201,6 +201,46 @@ TEST_CASE("http2: a body shorter or longer than its content-length fails its str
   CHECK(f.conn->reusable());
 }
 
+TEST_CASE("http2: a reused connection that dies before a stream hears back did not process it", "[http2]") {
+  for (const bool reused : {true, false}) {
+    INFO((reused ? "reused" : "fresh") << " connection");
+    fixture f;
+    f.peer->respond = [](const request_seen& r) {
+      h2_peer::answer a{200, "fine", {}, false, 0};
+      a.silent = r.fields.at(":path") == "/silent";
+      return a;
+    };
+    f.start_peer();
+    run_until(f.io, [&]() -> asio::awaitable<void> {
+      if (reused) {
+        const auto first = co_await f.send("GET", "/ok");
+        CHECK_FALSE(first.out.ec);
+      }
+      fixture::result r;
+      bool done = false;
+      asio::co_spawn(
+          co_await asio::this_coro::executor,
+          [&]() -> asio::awaitable<void> {
+            r = co_await f.send("GET", "/silent");
+            done = true;
+          },
+          asio::detached);
+      while (f.peer->answered < (reused ? 2u : 1u)) {
+        asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      f.peer->close();  // the server goes away without a word about the stream
+      while (!done) {
+        asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      CHECK(r.out.ec == sentinel::error::unexpected_eof);
+      CHECK(r.out.not_processed == reused);  // a fresh connection proves nothing: no retry
+    }());
+    CHECK_FALSE(f.conn->reusable());
+  }
+}
+
 TEST_CASE("http2: cancelling one of three streams resets it alone", "[http2]") {
   fixture f;
   f.peer->respond = [](const request_seen& r) {

@@ -21,6 +21,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <thread>
 
 using namespace std::chrono_literals;
 using sentinel::client_options;
@@ -301,4 +302,30 @@ TEST_CASE("nginx over h2 through a proxy: ALPN h2 inside a CONNECT tunnel; a for
   REQUIRE_FALSE(ec);
   CHECK(res.version() == 11);
   CHECK(res.body().rfind("HTTP/1.1 ", 0) == 0);
+}
+
+TEST_CASE("nginx over h2: a connection the server closed while it sat idle is not reused, and nothing fails",
+          "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  sentinel::test::nginx_options no;
+  no.tls = true;
+  no.http2 = true;
+  no.keepalive_timeout = 200ms;  // nginx ends idle h2 connections (GOAWAY, then close) after 200 ms
+  nginx ng(no);
+  for (const bool tls : {true, false}) {
+    INFO((tls ? "TLS (ALPN h2)" : "h2c"));
+    asio::io_context ctx;
+    http_client client(ctx, h2_options(tls ? http_version::http2 : http_version::http2_prior_knowledge));
+    const std::string url = tls ? ng.tls_url("/hello") : ng.h2c_url("/hello");
+    for (int i = 0; i < 3; ++i) {
+      auto [ec, res] = fetch_sync(ctx, client, request("GET", url));
+      INFO("request " << i << ": " << ec.message());
+      REQUIRE_FALSE(ec);
+      CHECK(res.version() == 20);
+      CHECK(res.body() == "Hello, World!");
+      std::this_thread::sleep_for(400ms);  // the client is idle (its reader parked); nginx closes
+    }
+    CHECK(client.stats().connections_opened == 3);
+    CHECK(client.stats().errors == 0);
+  }
 }
