@@ -43,6 +43,7 @@ using sentinel::pool_options;
 using sentinel::request;
 using sentinel::response;
 using sentinel::worker;
+using sentinel::test::latch;
 using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
@@ -55,25 +56,6 @@ namespace {
 script_server echo_server() {
   return script_server([](const received_request& r) { return script_server::response(200, r.target); });
 }
-
-// Blocks until `n` completions were counted or `timeout` passes.
-class latch {
- public:
-  explicit latch(std::size_t n) : left_(n) {}
-  void count_down() {
-    std::lock_guard l(m_);
-    if (left_ > 0 && --left_ == 0) cv_.notify_all();
-  }
-  bool wait_for(std::chrono::milliseconds timeout) {
-    std::unique_lock l(m_);
-    return cv_.wait_for(l, timeout, [&] { return left_ == 0; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::size_t left_;
-};
 
 }  // namespace
 

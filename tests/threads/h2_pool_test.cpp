@@ -6,12 +6,11 @@
 
 #include "support/certs.hpp"
 #include "support/nghttpd.hpp"
+#include "threads/threads_support.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,27 +20,10 @@ using sentinel::client_pool;
 using sentinel::pool_options;
 using sentinel::request;
 using sentinel::response;
+using sentinel::test::latch;
 using sentinel::test::nghttpd;
 
 namespace {
-
-class countdown {
- public:
-  explicit countdown(std::size_t n) : left_(n) {}
-  void done() {
-    std::lock_guard l(m_);
-    if (left_ > 0 && --left_ == 0) cv_.notify_all();
-  }
-  bool wait_for(std::chrono::milliseconds timeout) {
-    std::unique_lock l(m_);
-    return cv_.wait_for(l, timeout, [&] { return left_ == 0; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::size_t left_;
-};
 
 const std::string file_content = "served over h2c\n";
 
@@ -72,7 +54,7 @@ pool_options h2c_pool(std::size_t workers) {
 struct load {
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::atomic<int>> completions;
-  countdown all_done;
+  latch all_done;
   std::atomic<bool> submitting{true};
   load(int threads, int per_thread)
       : completions(static_cast<std::size_t>(threads * per_thread)),
@@ -89,7 +71,7 @@ struct load {
             (!ec && res.status() == 200 && res.version() == 20 && res.body() == file_content ? ok : failed)
                 .fetch_add(1);
             completions[n].fetch_add(1);
-            all_done.done();
+            all_done.count_down();
           });
         }
       });

@@ -4,10 +4,12 @@
 #include <sentinel/options.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace sentinel::test {
@@ -17,6 +19,25 @@ inline pool_options with_workers(std::size_t n) {
   o.workers = n;
   return o;
 }
+
+/// Blocks until `n` completions were counted or `timeout` passes.
+class latch {
+ public:
+  explicit latch(std::size_t n) : left_(n) {}
+  void count_down() {
+    std::lock_guard l(m_);
+    if (left_ > 0 && --left_ == 0) cv_.notify_all();
+  }
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock l(m_);
+    return cv_.wait_for(l, timeout, [&] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::size_t left_;
+};
 
 /// Runs `fn` on its own thread and waits up to `timeout` for it. A call that does not return (a drain
 /// that spins on a leaked count, say) fails the test run at once: the process exits with a message

@@ -5,14 +5,13 @@
 #include "client/client_access.hpp"
 #include "support/certs.hpp"
 #include "support/script_server.hpp"
+#include "threads/threads_support.hpp"
 
 #include <asio/use_future.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,30 +23,9 @@ using sentinel::pool_options;
 using sentinel::request;
 using sentinel::response;
 using sentinel::worker;
+using sentinel::test::latch;
 using sentinel::test::received_request;
 using sentinel::test::script_server;
-
-namespace {
-
-class countdown {
- public:
-  explicit countdown(std::size_t n) : left_(n) {}
-  void done() {
-    std::lock_guard l(m_);
-    if (left_ > 0 && --left_ == 0) cv_.notify_all();
-  }
-  bool wait_for(std::chrono::milliseconds timeout) {
-    std::unique_lock l(m_);
-    return cv_.wait_for(l, timeout, [&] { return left_ == 0; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::size_t left_;
-};
-
-}  // namespace
 
 TEST_CASE("client_pool over HTTPS: 4 workers, 400 concurrent requests, all verified", "[threads][tls]") {
   const auto& certs = sentinel::test::certs();
@@ -72,7 +50,7 @@ TEST_CASE("client_pool over HTTPS: 4 workers, 400 concurrent requests, all verif
 
   constexpr int submitters = 4, per_submitter = 100, total = submitters * per_submitter;
   std::atomic<int> ok{0}, failed{0};
-  countdown all_done(total);
+  latch all_done(total);
   std::vector<std::thread> threads;
   for (int t = 0; t < submitters; ++t) {
     threads.emplace_back([&, t] {
@@ -81,7 +59,7 @@ TEST_CASE("client_pool over HTTPS: 4 workers, 400 concurrent requests, all verif
         pool.async_send(request("GET", server.url(path)), [&, path](std::error_code ec, response res) {
           if (ec && failed.load() < 3) UNSCOPED_INFO(path << ": " << ec.message());
           (!ec && res.status() == 200 && res.body() == path ? ok : failed).fetch_add(1);
-          all_done.done();
+          all_done.count_down();
         });
       }
     });
