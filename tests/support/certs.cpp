@@ -115,6 +115,16 @@ std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   return std::nullopt;
 }
 
+void stop_child(pid_t& pid) noexcept {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  if (!wait_exit(pid, std::chrono::seconds(2))) {
+    ::kill(pid, SIGKILL);
+    wait_exit(pid, std::chrono::seconds(2));
+  }
+  pid = -1;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;

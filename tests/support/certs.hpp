@@ -61,6 +61,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
 /// is still running.
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 
+/// Stops the child `pid` (if > 0): SIGTERM, wait up to 2 s, then SIGKILL and wait again; sets it to -1.
+void stop_child(pid_t& pid) noexcept;
+
 /// The whole content of a file, or "" if it cannot be read.
 std::string read_file(const std::string& path);
 

@@ -4,7 +4,6 @@
 #include "support/certs.hpp"
 #include "support/ports.hpp"
 
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -90,13 +89,7 @@ nghttpd::~nghttpd() {
 }
 
 void nghttpd::stop() noexcept {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  if (!detail::wait_exit(pid_, std::chrono::seconds(2))) {
-    ::kill(pid_, SIGKILL);
-    detail::wait_exit(pid_, std::chrono::seconds(2));
-  }
-  pid_ = -1;
+  detail::stop_child(pid_);
 }
 
 std::string nghttpd::url(std::string_view path) const {

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -214,13 +213,7 @@ nginx::~nginx() {
 }
 
 void nginx::stop() noexcept {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  if (!detail::wait_exit(pid_, std::chrono::seconds(2))) {
-    ::kill(pid_, SIGKILL);
-    detail::wait_exit(pid_, std::chrono::seconds(2));
-  }
-  pid_ = -1;
+  detail::stop_child(pid_);
 }
 
 std::string nginx::url(std::string_view path) const {
