@@ -203,13 +203,15 @@ asio::awaitable<std::error_code> connection::run_stream(stream_state& st, const 
                                                         exchange_outcome& out) {
   // Waits for the stream; whenever the data provider runs dry, produces the next block of a file or
   // source body (user code may run here: the stream waits, the connection does not).
+  // Both from the start of the exchange, however many blocks the body takes.
+  const clock::time_point head_deadline = deadline_after(params.response_head_timeout);
   const clock::time_point continue_deadline =
       st.hold ? deadline_after(body.continue_timeout) : clock::time_point::max();
   std::unique_ptr<char[]> block;
   constexpr std::size_t block_size = 64 * 1024;
   std::uint64_t produced = 0;
   for (;;) {
-    const std::error_code late = co_await wait_for_stream(st, params, continue_deadline);
+    const std::error_code late = co_await wait_for_stream(st, params, head_deadline, continue_deadline);
     if (late || st.closed || !st.body_wanted) co_return late;
     st.body_wanted = false;
     st.rearm = false;
@@ -229,10 +231,10 @@ asio::awaitable<std::error_code> connection::run_stream(stream_state& st, const 
 }
 
 asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st, const exchange_params& params,
+                                                             clock::time_point head_deadline,
                                                              clock::time_point continue_deadline) {
   // The stream's own deadlines, as HTTP/1's (docs/architecture.md): the whole exchange; the response head
   // from the start; then no frame of this stream for idle_read_timeout. None touches the connection.
-  const clock::time_point head_deadline = deadline_after(params.response_head_timeout);
   for (;;) {
     if (st.closed || st.body_wanted) co_return std::error_code{};
     clock::time_point next = params.total_deadline;

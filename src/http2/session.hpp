@@ -79,8 +79,10 @@ class connection final : public session {
   asio::awaitable<std::error_code> run_stream(stream_state& st, const outgoing_body& body,
                                               const exchange_params& params, exchange_outcome& out);
   /// Waits until `st` closes, wants its next body block, or one of its deadlines passes (or the caller
-  /// cancels): which deadline, if any. A held body is let go at `continue_deadline`.
+  /// cancels): which deadline, if any. The response head is due by `head_deadline`; a held body is let
+  /// go at `continue_deadline`.
   asio::awaitable<std::error_code> wait_for_stream(stream_state& st, const exchange_params& params,
+                                                   clock::time_point head_deadline,
                                                    clock::time_point continue_deadline);
   /// Feeds `c` to nghttp2 and sends what that produced; false when the connection failed.
   bool receive(inbound::chunk c) noexcept;

@@ -4,6 +4,7 @@
 #include "h2_peer.hpp"
 #include "support/run_until.hpp"
 
+#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
 #include <catch2/catch.hpp>
@@ -167,4 +168,35 @@ TEST_CASE("http2 upload: Expect: 100-continue holds the body for the 100, an ear
   CHECK(f.peer->requests.at(1).fields.at("expect") == "100-continue");
   CHECK(f.peer->requests.at(3).body.empty());  // the refused request's body never reached the server
   CHECK(f.conn->reusable());
+}
+
+TEST_CASE(
+    "http2 upload: the response-head deadline counts from the start, however many blocks the body takes",
+    "[http2][upload]") {
+  fixture f;
+  f.peer->respond = echo;
+  f.start_peer();
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    // Five blocks, 30 ms apart: 150 ms of upload against an 80 ms response-head deadline.
+    auto calls = std::make_shared<int>(0);
+    const sentinel::request::body_source_fn slow =
+        [calls](std::span<char> buf) -> asio::awaitable<std::size_t> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 30ms);
+      co_await t.async_wait(asio::use_awaitable);
+      if (++*calls > 5) co_return 0;
+      buf[0] = 'x';
+      co_return 1;
+    };
+    d::outgoing_body b;
+    b.source = &slow;
+    b.chunked = true;
+    d::request_extras x;
+    x.length_unknown = true;
+    d::exchange_params p;
+    p.response_head_timeout = 80ms;
+    const auto r = co_await f.send_body("POST", "/slow", b, x, p);
+    CHECK(r.out.ec == sentinel::error::response_timeout);
+    const auto after = co_await f.send("GET", "/after");
+    CHECK_FALSE(after.out.ec);
+  }());
 }
