@@ -48,12 +48,16 @@ int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t
   stream_state* st = state_of(s, frame->hd.stream_id);
   if (st == nullptr || st->ec) return 0;
   const std::string_view n = view(name, namelen), v = view(value, valuelen);
-  if (st->head_done) {  // a trailer block
-    st->res->trailers().add(n, v);
-  } else if (n == ":status") {
-    std::from_chars(v.data(), v.data() + v.size(), st->status);
-  } else if (n.empty() || n.front() != ':') {
-    st->fields.add(n, v);
+  try {                   // nothing may unwind through nghttp2's C frames
+    if (st->head_done) {  // a trailer block
+      st->res->trailers().add(n, v);
+    } else if (n == ":status") {
+      std::from_chars(v.data(), v.data() + v.size(), st->status);
+    } else if (n.empty() || n.front() != ':') {
+      st->fields.add(n, v);
+    }
+  } catch (...) {
+    fail_stream(s, frame->hd.stream_id, *st, make_error_code(std::errc::not_enough_memory));
   }
   return 0;
 }
@@ -178,9 +182,13 @@ const nghttp2_session_callbacks* client_callbacks() {
   return callbacks.cbs;
 }
 
-ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
-                  nghttp2_data_source* source, void*) {
-  auto& st = *static_cast<stream_state*>(source->ptr);
+ssize_t read_body(nghttp2_session* s, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                  std::uint32_t* flags, nghttp2_data_source*, void*) {
+  // The stream's user data, not the provider's source pointer: an exchange that ended (a deadline, a
+  // cancellation) cleared it before its state went away, and nghttp2 then resets the stream.
+  stream_state* found = state_of(s, id);
+  if (found == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  stream_state& st = *found;
   if (st.hold) return NGHTTP2_ERR_DEFERRED;
   if (st.chunk.empty() && !st.body_end) {
     st.body_wanted = true;  // the exchange produces the next block, then resumes the stream

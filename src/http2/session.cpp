@@ -189,7 +189,6 @@ std::int32_t connection::submit(stream_state& st, bool has_body) {
                    n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
   }
   nghttp2_data_provider provider{};
-  provider.source.ptr = &st;
   provider.read_callback = read_body;
   st.id = nghttp2_submit_request(ng_, nullptr, nva.data(), nva.size(), has_body ? &provider : nullptr, &st);
   if (st.id < 0) return st.id;

@@ -49,7 +49,7 @@ struct connection::stream_state {
 const nghttp2_session_callbacks* client_callbacks();
 
 /// The data provider's read callback: hands the stream's body to nghttp2, deferring when it runs dry.
-ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
-                  nghttp2_data_source* source, void*);
+ssize_t read_body(nghttp2_session* s, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                  std::uint32_t* flags, nghttp2_data_source*, void*);
 
 }  // namespace sentinel::detail::http2
