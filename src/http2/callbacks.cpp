@@ -24,6 +24,17 @@ stream_state* state_of(nghttp2_session* s, std::int32_t id) noexcept {
   return static_cast<stream_state*>(nghttp2_session_get_stream_user_data(s, id));
 }
 
+// The consumer's verdict on what it was handed; what it throws (no memory for the body) becomes an error
+// code here, since nothing may unwind through nghttp2's C frames.
+template <class F>
+std::error_code guarded(F&& f) noexcept {
+  try {
+    return f();
+  } catch (...) {
+    return make_error_code(std::errc::not_enough_memory);
+  }
+}
+
 // A consumer or framing error ends this stream alone: reset it (sent by the writer, after the callback).
 void fail_stream(nghttp2_session* s, std::int32_t id, stream_state& st, std::error_code ec) noexcept {
   if (!st.ec) st.ec = ec;
@@ -33,7 +44,7 @@ void fail_stream(nghttp2_session* s, std::int32_t id, stream_state& st, std::err
 void finish(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
   if (st.ended || st.ec) return;
   st.ended = true;
-  if (auto e = st.consumer->on_end(*st.res)) {
+  if (auto e = guarded([&] { return st.consumer->on_end(*st.res); })) {
     fail_stream(s, id, st, e);
   } else if (!st.body_done) {
     // A complete response before the whole request (an early 413, or no 100 for a held body): it
@@ -92,7 +103,7 @@ void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
     fail_stream(s, id, st, make_error_code(error::body_too_large));
     return;
   }
-  if (auto e = st.consumer->on_head(res)) fail_stream(s, id, st, e);
+  if (auto e = guarded([&] { return st.consumer->on_head(res); })) fail_stream(s, id, st, e);
 }
 
 int on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void*) {
@@ -119,7 +130,7 @@ int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::
     fail_stream(s, id, *st, make_error_code(error::body_too_large));
     return 0;
   }
-  if (auto e = st->consumer->on_body(view(data, len))) fail_stream(s, id, *st, e);
+  if (auto e = guarded([&] { return st->consumer->on_body(view(data, len)); })) fail_stream(s, id, *st, e);
   return 0;
 }
 
