@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <new>
+#include <optional>
 
 namespace sentinel::detail::http2 {
 namespace {
@@ -33,6 +34,15 @@ std::error_code guarded(F&& f) noexcept {
   } catch (...) {
     return make_error_code(std::errc::not_enough_memory);
   }
+}
+
+// The response's content-length, when it has a valid one.
+std::optional<std::uint64_t> declared_length(const response& res) noexcept {
+  const auto field = res.headers().get("content-length");
+  std::uint64_t n = 0;
+  if (!field || std::from_chars(field->data(), field->data() + field->size(), n).ec != std::errc{})
+    return std::nullopt;
+  return n;
 }
 
 // A consumer or framing error ends this stream alone: reset it (sent by the writer, after the callback).
@@ -95,11 +105,8 @@ void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
   res.trailers().clear();
   res.body().clear();
   // A declared length over the limit fails now, as HTTP/1's does, before a byte of the body.
-  std::uint64_t declared = 0;
-  const auto length = res.headers().get("content-length");
-  if (st.max_body > 0 && length &&
-      std::from_chars(length->data(), length->data() + length->size(), declared).ec == std::errc{} &&
-      declared > st.max_body) {
+  const auto declared = declared_length(res);
+  if (st.max_body > 0 && declared && *declared > st.max_body) {
     fail_stream(s, id, st, make_error_code(error::body_too_large));
     return;
   }
@@ -149,13 +156,11 @@ int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void*) {
 // Why a stream that did not end well closed (`code` is the RST_STREAM's, ours or the server's).
 std::error_code close_reason(const stream_state& st, std::uint32_t code) noexcept {
   if (code == NGHTTP2_NO_ERROR) return make_error_code(error::unexpected_eof);
-  std::uint64_t declared = 0;
-  const auto length = st.head_done ? st.res->headers().get("content-length") : std::nullopt;
-  if (code == NGHTTP2_PROTOCOL_ERROR && length &&
-      std::from_chars(length->data(), length->data() + length->size(), declared).ec == std::errc{}) {
+  const auto declared = st.head_done ? declared_length(*st.res) : std::nullopt;
+  if (code == NGHTTP2_PROTOCOL_ERROR && declared) {
     // nghttp2 resets a stream whose DATA disagrees with its content-length (RFC 9113 §8.1.1).
-    if (st.framed > declared) return make_error_code(error::body_length_mismatch);
-    if (st.end_seen && st.bytes < declared) return make_error_code(error::unexpected_eof);  // cut short
+    if (st.framed > *declared) return make_error_code(error::body_length_mismatch);
+    if (st.end_seen && st.bytes < *declared) return make_error_code(error::unexpected_eof);  // cut short
   }
   return make_error_code(asio::error::connection_reset);
 }
