@@ -290,6 +290,12 @@ TEST_CASE("http2: cancelling one of three streams resets it alone", "[http2]") {
 
 namespace {
 
+sentinel::client_options http1_only() {
+  sentinel::client_options o;
+  o.version = sentinel::http_version::http1_1;
+  return o;
+}
+
 // An http_client whose connections are memory pipes to h2_peers; each connection reports `alpn` as
 // negotiated (empty: none, as over plain TCP).
 struct client_fixture {
@@ -376,13 +382,22 @@ TEST_CASE("http2: https offers h2 only when asked; the server's choice picks the
     }
     CHECK(f.peers.size() == 1);
   }
-  SECTION("HTTP/1.1 only (the default): a server that picks h2 picked what was not offered") {
+  SECTION("the default offers h2 to https:// and speaks what the server picks") {
     client_fixture f(sentinel::client_options{}, "h2");
+    const auto results = f.send_all("https://h2.test/p", 3);
+    for (const auto& [ec, res] : results) {
+      REQUIRE_FALSE(ec);
+      CHECK(res.version() == 20);
+    }
+    CHECK(f.peers.size() == 1);
+  }
+  SECTION("HTTP/1.1 only: a server that picks h2 picked what was not offered") {
+    client_fixture f(http1_only(), "h2");
     const auto results = f.send_all("https://h2.test/p", 1);
     CHECK(std::get<0>(results[0]) == sentinel::error::alpn_mismatch);
   }
   SECTION("a request may ask for HTTP/2 on a client that does not") {
-    client_fixture f(sentinel::client_options{}, "h2");
+    client_fixture f(http1_only(), "h2");
     sentinel::request req("GET", "https://h2.test/one");
     req.options().version = sentinel::http_version::http2;
     auto [ec, res] = run_until(f.io, sentinel::test::fetch(f.client, std::move(req)));

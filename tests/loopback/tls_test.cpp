@@ -198,26 +198,37 @@ TEST_CASE("TLS: each certificate failure has its own code, and the client stays 
 
 TEST_CASE("TLS: requests queued behind a failing handshake fail too, and free their slots",
           "[loopback][tls]") {
-  // max_per_origin = 1: the second and third requests wait for the first connection's slot. Each gets
-  // its own connection attempt and its own certificate error; none is left waiting.
-  asio::io_context ctx;
-  client_options o = trusting_test_ca();
-  o.pool.max_per_origin = 1;
-  http_client client(ctx, o);
+  // max_per_origin = 1: the second and third requests wait for the first connection's slot.
+  const auto send_three = [](sentinel::http_version version, script_server& server) {
+    asio::io_context ctx;
+    client_options o = trusting_test_ca();
+    o.pool.max_per_origin = 1;
+    o.version = version;
+    http_client client(ctx, o);
+    std::vector<std::error_code> results;
+    for (int i = 0; i < 3; ++i) {
+      request req("GET", by_name(server));
+      client.async_send(std::move(req), [&](std::error_code ec, response) { results.push_back(ec); });
+    }
+    ctx.run_for(10s);  // returns once all three completed (nothing else is pending)
+    ctx.restart();
+    REQUIRE(results.size() == 3);
+    for (const auto& ec : results)
+      CHECK(ec == error::certificate_expired);
+    CHECK(client.stats().open_connections == 0);
+  };
   auto server = hello_server(certs().expired);
-  std::vector<std::error_code> results;
-  for (int i = 0; i < 3; ++i) {
-    request req("GET", by_name(*server));
-    client.async_send(std::move(req), [&](std::error_code ec, response) { results.push_back(ec); });
+  SECTION("HTTP/1.1: each gets its own connection attempt and its own certificate error") {
+    send_three(sentinel::http_version::http1_1, *server);
+    CHECK(server->wait_for_closed(3));
+    CHECK(server->tls_handshake_failures() == 3);
   }
-  ctx.run_for(10s);  // returns once all three completed (nothing else is pending)
-  ctx.restart();
-  REQUIRE(results.size() == 3);
-  for (const auto& ec : results)
-    CHECK(ec == error::certificate_expired);
-  CHECK(server->wait_for_closed(3));
-  CHECK(server->tls_handshake_failures() == 3);
-  CHECK(client.stats().open_connections == 0);
+  SECTION("h2 offered (the default): they waited for the one connection that could carry them all") {
+    send_three(sentinel::http_version::http2, *server);
+    const std::size_t attempts = sentinel::http2_built ? 1 : 3;  // without HTTP/2 the offer is HTTP/1.1's
+    CHECK(server->wait_for_closed(attempts));
+    CHECK(server->tls_handshake_failures() == attempts);
+  }
 }
 
 TEST_CASE("TLS: verification is on by default, against the system trust store", "[loopback][tls]") {

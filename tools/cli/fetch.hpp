@@ -28,7 +28,7 @@ struct fetch_options {
   bool insecure = false;                              ///< -k
   bool fail = false;                                  ///< -f
   bool verbose = false;                               ///< -v
-  http_version version = http_version::http1_1;       ///< --http1.1, --http2, --http2-prior-knowledge
+  std::optional<http_version> version;                ///< --http1.1, --http2, --http2-prior-knowledge
   std::string method;                                 ///< -X (empty: GET, HEAD with -I, POST with data)
   std::vector<std::string> headers;                   ///< -H, as given
   std::vector<data_arg> data;                         ///< -d and --data-binary, in order

@@ -96,7 +96,8 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
       {"--http1.1", http_version::http1_1},
       {"--http2", http_version::http2},
       {"--http2-prior-knowledge", http_version::http2_prior_knowledge}};
-  const char* const version_help[] = {"Use HTTP/1.1", "Offer HTTP/2 to https:// servers (ALPN h2, http/1.1)",
+  const char* const version_help[] = {"Use HTTP/1.1 only",
+                                      "Offer HTTP/2 to https:// servers (ALPN h2, http/1.1; the default)",
                                       "Speak HTTP/2 from the first byte (h2c for http://)"};
   for (std::size_t i = 0; i < std::size(versions); ++i) {
     const http_version v = versions[i].second;
@@ -136,7 +137,7 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
   }
   if (auto problem = validate(o, max_time, connect_timeout); !problem.empty())
     return {std::nullopt, usage_error(problem)};
-  if (o.version != http_version::http1_1 && !http2_built) {
+  if (o.version && *o.version != http_version::http1_1 && !http2_built) {
     std::fprintf(stderr, "sentinel: (%d) HTTP/2 is not built into this sentinel (meson feature http2)\n",
                  exit_code::not_built_in);
     return {std::nullopt, exit_code::not_built_in};
