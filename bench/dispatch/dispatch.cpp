@@ -11,8 +11,8 @@
 // post").
 #include <sentinel/client_pool.hpp>
 
-#include "alloc_counter.hpp"
 #include "bench_common.hpp"
+#include "support/alloc_counter.hpp"
 
 #include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
@@ -39,11 +39,11 @@ struct result {
 
 // Counting allocations on the other thread: turned on there, and read there, by posting to it.
 template <class Executor>
-bench::alloc::counts remote_counts(const Executor& ex, bool enable) {
-  std::promise<bench::alloc::counts> p;
+sentinel::test::alloc::counts remote_counts(const Executor& ex, bool enable) {
+  std::promise<sentinel::test::alloc::counts> p;
   asio::post(ex, [&] {
-    if (enable) bench::alloc::count_this_thread(true);
-    p.set_value(bench::alloc::this_thread());
+    if (enable) sentinel::test::alloc::count_this_thread(true);
+    p.set_value(sentinel::test::alloc::this_thread());
   });
   return p.get_future().get();
 }
@@ -54,7 +54,7 @@ bench::alloc::counts remote_counts(const Executor& ex, bool enable) {
 template <class Start, class Remote>
 result measure(asio::io_context& home, std::size_t n, Start start, Remote remote) {
   const auto r0 = remote();
-  const auto h0 = bench::alloc::this_thread();
+  const auto h0 = sentinel::test::alloc::this_thread();
   std::size_t left = n;
   std::function<void()> next;
   next = [&] {
@@ -73,7 +73,7 @@ result measure(asio::io_context& home, std::size_t n, Start start, Remote remote
   result r;
   r.wall_ns = bench::seconds_since(t0) * 1e9 / static_cast<double>(n);
   r.cpu_ns = (bench::process_cpu_us() - cpu0) * 1e3 / static_cast<double>(n);
-  const auto h1 = bench::alloc::this_thread();
+  const auto h1 = sentinel::test::alloc::this_thread();
   const auto r1 = remote();
   r.allocs = static_cast<double>((h1.allocations - h0.allocations) + (r1.allocations - r0.allocations)) /
              static_cast<double>(n);
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     std::vector<result> reps;
   };
   // Allocation counting on: this thread, the bare worker, the pool's worker.
-  bench::alloc::count_this_thread(true);
+  sentinel::test::alloc::count_this_thread(true);
   worker_ex = [&] {
     std::promise<asio::io_context::executor_type> p;
     pool.async_run(
@@ -169,18 +169,18 @@ int main(int argc, char** argv) {
   if (std::find(args.rest.begin(), args.rest.end(), "--trace") != args.rest.end()) {
     // Where client_pool's allocations come from: one warm round trip, traced on both threads.
     rows[2].run(100);
-    bench::alloc::trace_next(16);
+    sentinel::test::alloc::trace_next(16);
     std::promise<void> armed;
     asio::post(*worker_ex, [&] {
-      bench::alloc::trace_next(16);
+      sentinel::test::alloc::trace_next(16);
       armed.set_value();
     });
     armed.get_future().get();
     rows[2].run(1);
     std::promise<std::string> worker_traces;
-    asio::post(*worker_ex, [&] { worker_traces.set_value(bench::alloc::take_traces()); });
+    asio::post(*worker_ex, [&] { worker_traces.set_value(sentinel::test::alloc::take_traces()); });
     std::printf("\nallocations of one client_pool round trip\ncaller thread:\n%sworker thread:\n%s",
-                bench::alloc::take_traces().c_str(), worker_traces.get_future().get().c_str());
+                sentinel::test::alloc::take_traces().c_str(), worker_traces.get_future().get().c_str());
   }
 
   pool.stop();

@@ -4,12 +4,15 @@
 // Two transports. (1) Loopback TCP: the peer is bench::mini_server, a tiny Asio server on its own thread in
 // this process that answers every request with the same pre-built 52-byte reply (13-byte body); wall ns and
 // CPU us include send/recv syscalls and the client thread's share of loopback softirq. (2) The in-memory
-// transport (the transport seam's memory stream, memory_transport.hpp): no kernel in the loop; a responder
-// on the client's own thread answers, and its cost is in both sentinel's and the floor's figures. This is
-// the figure the hot-path work is judged by. Allocation counts are exact and transport-independent: only
-// the client thread is counted (a thread_local switch in the replaced operator new), and the caller's own
-// copy of the request is excluded (counted separately as "request copy"). (The memory responder's own
-// allocations, a few per connection at connect time, fall in the warm-up.)
+// transport (the transport seam's memory stream, tests/support/memory_responder.hpp): no kernel in the loop;
+// a responder on the client's own thread answers, and its cost is in both sentinel's and the floor's figures.
+// This is the figure the hot-path work is judged by. Allocation counts are exact and transport-independent:
+// only the client thread is counted (a thread_local switch in the replaced malloc family, which sees operator
+// new and Asio's aligned_alloc alike: tests/support/alloc_counter.hpp), and the caller's own copy of the
+// request is excluded (counted separately as "request copy"). (The memory responder's own allocations, a few
+// per connection at connect time, fall in the warm-up.) (3) client_pool over the in-memory transport
+// (pool_driver.hpp): one worker, the caller's io_context on this thread; allocations counted on every thread,
+// CPU the process's.
 //
 // Modes: (a) sequential: one request at a time, the next one started from the previous completion
 // callback; (b) 64 in flight: 64 such chains at once over up to 64 pooled connections. Each mode warms up
@@ -19,14 +22,15 @@
 // sentinel's repetitions): the ratio says what the library adds to what loopback TCP and Asio cost anyway.
 // A second bare variant, "wait+read", reads the way sentinel's connection does (async_wait for
 // readability, then a non-blocking read), to show what that reading strategy costs by itself.
-// Options: --mode sequential|64_in_flight, --transport loopback|memory (default both), --no-raw (sentinel
+// Options: --mode sequential|64_in_flight, --transport loopback|memory|pool (default all), --no-raw (sentinel
 // only: for strace/perf), --trace N (stacks of the first N allocations of one warm sequential request).
 #include <sentinel/http_client.hpp>
 
-#include "alloc_counter.hpp"
 #include "bench_common.hpp"
-#include "memory_transport.hpp"
 #include "mini_server.hpp"
+#include "pool_driver.hpp"
+#include "support/alloc_counter.hpp"
+#include "support/memory_responder.hpp"
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -44,15 +48,7 @@
 
 namespace {
 
-struct phase_result {
-  std::size_t requests = 0;
-  double wall_ns_per_req = 0;
-  double cpu_us_per_req = 0;
-  double allocs_per_req = 0;
-  double frees_per_req = 0;
-  double bytes_per_req = 0;
-  std::uint64_t errors = 0;
-};
+using bench::phase_result;
 
 // Keeps `depth` requests in flight until `total` have been started; every completion starts the next one.
 class driver {
@@ -66,7 +62,7 @@ class driver {
     errors_ = 0;
     ctx_.restart();
     auto guard = asio::make_work_guard(ctx_);  // stop() ends the phase, not a momentarily empty queue
-    const auto a0 = bench::alloc::this_thread();
+    const auto a0 = sentinel::test::alloc::this_thread();
     const double cpu0 = bench::thread_cpu_us();
     const auto t0 = bench::clock::now();
     for (std::size_t i = 0; i < depth && remaining_ > 0; ++i)
@@ -74,7 +70,7 @@ class driver {
     ctx_.run();
     const double wall = bench::seconds_since(t0);
     const double cpu = bench::thread_cpu_us() - cpu0;
-    const auto a1 = bench::alloc::this_thread();
+    const auto a1 = sentinel::test::alloc::this_thread();
     phase_result r;
     r.requests = total;
     const double n = static_cast<double>(total);
@@ -93,9 +89,9 @@ class driver {
     --remaining_;
     ++in_flight_;
     // The caller's copy of the request is the caller's cost, not the library's: measured, then excluded.
-    const auto before = bench::alloc::this_thread();
+    const auto before = sentinel::test::alloc::this_thread();
     sentinel::request req = proto_;
-    const auto after = bench::alloc::this_thread();
+    const auto after = sentinel::test::alloc::this_thread();
     excluded_.allocations += after.allocations - before.allocations;
     excluded_.bytes += after.bytes - before.bytes;
     // ...and so is its destruction: the library moves it into the operation and frees it there, which
@@ -121,7 +117,7 @@ class driver {
   std::size_t remaining_ = 0;
   std::size_t in_flight_ = 0;
   std::uint64_t errors_ = 0;
-  bench::alloc::counts excluded_;
+  sentinel::test::alloc::counts excluded_;
 };
 
 // The floor: the same exchanges with bare Asio callbacks over the same server, no HTTP library: write the
@@ -158,7 +154,7 @@ class raw_driver {
     errors_ = 0;
     ctx_.restart();
     auto guard = asio::make_work_guard(ctx_);
-    const auto a0 = bench::alloc::this_thread();
+    const auto a0 = sentinel::test::alloc::this_thread();
     const double cpu0 = bench::thread_cpu_us();
     const auto t0 = bench::clock::now();
     for (std::size_t i = 0; i < depth && remaining_ > 0; ++i)
@@ -166,7 +162,7 @@ class raw_driver {
     ctx_.run();
     const double wall = bench::seconds_since(t0);
     const double cpu = bench::thread_cpu_us() - cpu0;
-    const auto a1 = bench::alloc::this_thread();
+    const auto a1 = sentinel::test::alloc::this_thread();
     phase_result r;
     r.requests = total;
     const double n = static_cast<double>(total);
@@ -245,8 +241,8 @@ class raw_driver {
 };
 
 // The in-memory floor: bare callbacks over memory pipes answered by the same responder as sentinel's
-// in-memory connections (memory_transport.hpp). Writes the request bytes, waits for readability, reads
-// until the whole reply is in: the reading strategy sentinel uses, with no HTTP library.
+// in-memory connections (tests/support/memory_responder.hpp). Writes the request bytes, waits for
+// readability, reads until the whole reply is in: the reading strategy sentinel uses, with no HTTP library.
 class raw_memory_driver {
  public:
   raw_memory_driver(asio::io_context& ctx, std::string request, std::shared_ptr<const std::string> reply)
@@ -255,7 +251,7 @@ class raw_memory_driver {
   phase_result run(std::size_t total, std::size_t depth) {
     while (conns_.size() < depth) {
       auto [mine, theirs] = sentinel::test::make_memory_pipe(ctx_.get_executor());
-      std::make_shared<bench::memory_responder>(theirs, reply_)->start();
+      std::make_shared<sentinel::test::memory_responder>(theirs, reply_)->start();
       conns_.push_back(std::make_unique<conn>(conn{mine, {}, 0}));
     }
     remaining_ = total;
@@ -263,7 +259,7 @@ class raw_memory_driver {
     errors_ = 0;
     ctx_.restart();
     auto guard = asio::make_work_guard(ctx_);
-    const auto a0 = bench::alloc::this_thread();
+    const auto a0 = sentinel::test::alloc::this_thread();
     const double cpu0 = bench::thread_cpu_us();
     const auto t0 = bench::clock::now();
     for (std::size_t i = 0; i < depth && remaining_ > 0; ++i)
@@ -271,7 +267,7 @@ class raw_memory_driver {
     ctx_.run();
     const double wall = bench::seconds_since(t0);
     const double cpu = bench::thread_cpu_us() - cpu0;
-    const auto a1 = bench::alloc::this_thread();
+    const auto a1 = sentinel::test::alloc::this_thread();
     phase_result r;
     r.requests = total;
     const double n = static_cast<double>(total);
@@ -435,7 +431,7 @@ void print_summary(const char* transport, const std::vector<mode>& modes) {
 struct options {
   std::size_t trace = 0;
   std::string only;       // --mode sequential|64_in_flight
-  std::string transport;  // --transport loopback|memory (default: both)
+  std::string transport;  // --transport loopback|memory|pool (default: all)
   bool with_raw = true;   // --no-raw: sentinel only (for strace/perf of the client thread)
 };
 
@@ -475,6 +471,7 @@ int main(int argc, char** argv) {
   const int reps = args.quick ? 1 : 3;
   const bool loopback = o.transport.empty() || o.transport == "loopback";
   const bool memory = o.transport.empty() || o.transport == "memory";
+  const bool pooled = o.transport.empty() || o.transport == "pool";
 
   bench::mini_server server;
   asio::io_context ctx{1};
@@ -483,19 +480,25 @@ int main(int argc, char** argv) {
   sentinel::http_client client(ctx, opts);
   sentinel::http_client mem_client(ctx, opts);
   const auto reply = std::make_shared<const std::string>(bench::hello_response());
-  bench::use_memory_transport(mem_client, reply);
+  sentinel::test::use_memory_transport(mem_client, reply);
   const sentinel::request proto("GET", server.url("/hello"));
   driver d(ctx, client, proto);
   driver dm(ctx, mem_client, proto);
+  sentinel::pool_options popts;
+  popts.workers = 1;
+  popts.client = opts;
+  sentinel::client_pool pool(popts);
+  bench::pool_driver dp(ctx, pool, proto);
+  dp.use_memory_transport(popts.workers, reply);
 
   // What the caller's request copy costs (excluded from the figures below).
-  bench::alloc::count_this_thread(true);
-  const auto c0 = bench::alloc::this_thread();
+  sentinel::test::alloc::count_this_thread(true);
+  const auto c0 = sentinel::test::alloc::this_thread();
   for (int i = 0; i < 1000; ++i) {
     sentinel::request copy = proto;
     bench::keep(copy);
   }
-  const auto c1 = bench::alloc::this_thread();
+  const auto c1 = sentinel::test::alloc::this_thread();
   const double copy_allocs = static_cast<double>(c1.allocations - c0.allocations) / 1000.0;
 
   // The floors send exactly the bytes sentinel sends.
@@ -513,24 +516,30 @@ int main(int argc, char** argv) {
       "in-memory transport (no kernel in the loop)\n");
   std::printf("%-14s %-18s %9s %11s %10s %10s %10s %10s %6s\n", "mode", "phase", "requests", "wall_ns/req",
               "cpu_us/req", "allocs/req", "frees/req", "bytes/req", "errors");
-  std::vector<mode> tcp_modes = make_modes(o, args.quick), mem_modes = make_modes(o, args.quick);
+  std::vector<mode> tcp_modes = make_modes(o, args.quick), mem_modes = make_modes(o, args.quick),
+                    pool_modes = make_modes(o, args.quick);
   std::uint64_t errors = 0;
   if (loopback)
     errors += measure("tcp", tcp_modes, warmup, reps, bind(d), o.with_raw ? bind(raw) : run_fn(),
                       o.with_raw ? bind(raw_wait) : run_fn());
   if (memory)
     errors += measure("memory", mem_modes, warmup, reps, bind(dm), o.with_raw ? bind(raw_mem) : run_fn(), {});
+  if (pooled) {
+    sentinel::test::alloc::count_all_threads(true);
+    errors += measure("pool", pool_modes, warmup, reps, bind(dp), {}, {});
+    sentinel::test::alloc::count_all_threads(false);
+  }
 
   if (o.trace > 0) {
     // Where the allocations of one warm sequential request come from.
     driver& t = memory ? dm : d;
     t.run(100, 1);
-    bench::alloc::trace_next(o.trace);
+    sentinel::test::alloc::trace_next(o.trace);
     t.run(1, 1);
     std::printf("\nallocation traces of one warm sequential request (first %zu):\n%s", o.trace,
-                bench::alloc::take_traces().c_str());
+                sentinel::test::alloc::take_traces().c_str());
   }
-  bench::alloc::count_this_thread(false);
+  sentinel::test::alloc::count_this_thread(false);
 
   bench::json j;
   j.begin_object();
@@ -547,6 +556,9 @@ int main(int argc, char** argv) {
   j.begin_object("memory_modes");  // the in-memory transport: client and responder on one thread
   if (memory) json_modes(j, mem_modes);
   j.end_object();
+  j.begin_object("pool_modes");  // client_pool, one worker, in-memory transport; every thread counted
+  if (pooled) json_modes(j, pool_modes);
+  j.end_object();
   j.num("server_connections", server.connections());
   j.num("errors", errors);
   j.end_object();
@@ -560,9 +572,17 @@ int main(int argc, char** argv) {
               "cpu_us", "raw_us", "ratio", "wall_ns", "raw_ns", "ratio");
   if (loopback) print_summary("tcp", tcp_modes);
   if (memory) print_summary("memory", mem_modes);
+  for (const auto& m : pool_modes) {
+    if (!pooled) break;
+    std::printf("%-8s %-14s %10.2f %9.0f | %8.2f %8s %6s | %9.0f\n", "pool", m.name,
+                med(m.reps, &phase_result::allocs_per_req), med(m.reps, &phase_result::bytes_per_req),
+                med(m.reps, &phase_result::cpu_us_per_req), "-", "-",
+                med(m.reps, &phase_result::wall_ns_per_req));
+  }
   std::printf(
       "(excluded: the caller's request copy, %.1f allocations. Over memory, both sides include the\n"
-      "responder's work on the same thread.)\n",
+      "responder's work on the same thread. pool: client_pool with one worker over memory; allocations of\n"
+      "every thread, CPU of the process.)\n",
       copy_allocs);
   return errors == 0 ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-// sentinel benchmarks: the replaced global operator new/delete. See alloc_counter.hpp.
+// sentinel tests and benchmarks: the replaced C allocator entry points. See alloc_counter.hpp.
 #include "alloc_counter.hpp"
 
 #include <cxxabi.h>
@@ -6,21 +6,29 @@
 #include <execinfo.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace bench::alloc {
+namespace sentinel::test::alloc {
 namespace {
 
-// Trivially constructible thread_locals: no dynamic initialisation, so operator new may touch them.
+// Trivially constructible thread_locals and constant-initialised atomics: no dynamic initialisation, so
+// malloc may touch them from the first allocation of the process or of a thread on.
 thread_local bool t_on = false;
+thread_local bool t_excluded = false;
 thread_local counts t_counts;
 thread_local std::size_t t_trace_left = 0;
 thread_local bool t_in_trace = false;
+
+std::atomic<bool> g_on{false};
+std::atomic<std::uint64_t> g_allocations{0};
+std::atomic<std::uint64_t> g_deallocations{0};
+std::atomic<std::uint64_t> g_bytes{0};
 
 constexpr std::size_t max_traces = 64;
 constexpr int max_depth = 24;
@@ -33,11 +41,15 @@ thread_local trace t_traces[max_traces];
 thread_local std::size_t t_trace_count = 0;
 
 void record(std::size_t size) noexcept {
+  if (g_on.load(std::memory_order_relaxed) && !t_excluded) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    g_bytes.fetch_add(size, std::memory_order_relaxed);
+  }
   if (!t_on) return;
   ++t_counts.allocations;
   t_counts.bytes += size;
   if (t_trace_left > 0 && !t_in_trace && t_trace_count < max_traces) {
-    t_in_trace = true;  // backtrace() may allocate the first time (it loads the unwinder)
+    t_in_trace = true;  // backtrace() allocates the first time (it loads the unwinder)
     --t_trace_left;
     trace& t = t_traces[t_trace_count++];
     t.size = size;
@@ -46,25 +58,10 @@ void record(std::size_t size) noexcept {
   }
 }
 
-void* allocate(std::size_t size) {
-  record(size);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-void* allocate_aligned(std::size_t size, std::align_val_t al) {
-  record(size);
-  const std::size_t a =
-      static_cast<std::size_t>(al) < sizeof(void*) ? sizeof(void*) : static_cast<std::size_t>(al);
-  void* p = nullptr;
-  if (::posix_memalign(&p, a, size == 0 ? 1 : size) != 0) throw std::bad_alloc();
-  return p;
-}
-
-void release(void* p) noexcept {
-  if (p == nullptr) return;
+void record_release() noexcept {
+  if (g_on.load(std::memory_order_relaxed) && !t_excluded)
+    g_deallocations.fetch_add(1, std::memory_order_relaxed);
   if (t_on) ++t_counts.deallocations;
-  std::free(p);
 }
 
 }  // namespace
@@ -75,6 +72,18 @@ void count_this_thread(bool on) noexcept {
 
 counts this_thread() noexcept {
   return t_counts;
+}
+
+void count_all_threads(bool on) noexcept {
+  g_on.store(on, std::memory_order_seq_cst);
+}
+
+counts all_threads() noexcept {
+  return {g_allocations.load(), g_deallocations.load(), g_bytes.load()};
+}
+
+void exclude_this_thread() noexcept {
+  t_excluded = true;
 }
 
 void trace_next(std::size_t n) noexcept {
@@ -136,7 +145,7 @@ std::string take_traces() {
   void* const self_base = me.dli_fbase;
   for (std::size_t i = 0; i < t_trace_count; ++i) {
     const trace& t = t_traces[i];
-    for (int f = 2; f < t.depth; ++f) {  // skip record() and allocate()
+    for (int f = 2; f < t.depth; ++f) {  // skip record() and the replaced function
       Dl_info info{};
       std::string name = "?";
       if (::dladdr(t.frames[f], &info) != 0) {
@@ -174,63 +183,79 @@ std::string take_traces() {
   return out;
 }
 
-}  // namespace bench::alloc
+}  // namespace sentinel::test::alloc
 
 // ---- the replacements -----------------------------------------------------------------------------------
+// glibc's own entry points; the replacements below count, then forward. Their names are what the C
+// library and every shared library resolve malloc & co. to once this program defines them.
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void __libc_free(void*);
+void* __libc_memalign(std::size_t, std::size_t);
 
-void* operator new(std::size_t n) {
-  return bench::alloc::allocate(n);
+void* malloc(std::size_t n) noexcept {
+  sentinel::test::alloc::record(n);
+  return __libc_malloc(n);
 }
-void* operator new[](std::size_t n) {
-  return bench::alloc::allocate(n);
+
+void free(void* p) noexcept {
+  if (p != nullptr) sentinel::test::alloc::record_release();
+  __libc_free(p);
 }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return bench::alloc::allocate(n);
-  } catch (...) {
+
+void* calloc(std::size_t count, std::size_t size) noexcept {
+  sentinel::test::alloc::record(count * size);
+  return __libc_calloc(count, size);
+}
+
+// A realloc of a block is a new allocation and the release of the old one (it may move, and a program
+// that reallocs per request allocates per request).
+void* realloc(void* p, std::size_t n) noexcept {
+  if (p == nullptr) {
+    sentinel::test::alloc::record(n);
+  } else if (n == 0) {
+    sentinel::test::alloc::record_release();
+  } else {
+    sentinel::test::alloc::record(n);
+    sentinel::test::alloc::record_release();
+  }
+  return __libc_realloc(p, n);
+}
+
+void* reallocarray(void* p, std::size_t count, std::size_t size) noexcept {
+  std::size_t n = 0;
+  if (__builtin_mul_overflow(count, size, &n)) {
+    errno = ENOMEM;
     return nullptr;
   }
+  return realloc(p, n);
 }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return bench::alloc::allocate(n);
-  } catch (...) {
-    return nullptr;
-  }
+
+void* memalign(std::size_t alignment, std::size_t n) noexcept {
+  sentinel::test::alloc::record(n);
+  return __libc_memalign(alignment, n);
 }
-void* operator new(std::size_t n, std::align_val_t a) {
-  return bench::alloc::allocate_aligned(n, a);
+
+void* aligned_alloc(std::size_t alignment, std::size_t n) noexcept {
+  return memalign(alignment, n);
 }
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return bench::alloc::allocate_aligned(n, a);
+
+int posix_memalign(void** out, std::size_t alignment, std::size_t n) noexcept {
+  if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return EINVAL;
+  void* p = memalign(alignment, n);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
 }
-void operator delete(void* p) noexcept {
-  bench::alloc::release(p);
+
+void* valloc(std::size_t n) noexcept {
+  return memalign(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), n);
 }
-void operator delete[](void* p) noexcept {
-  bench::alloc::release(p);
+
+void* pvalloc(std::size_t n) noexcept {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return memalign(page, (n + page - 1) / page * page);
 }
-void operator delete(void* p, std::size_t) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  bench::alloc::release(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  bench::alloc::release(p);
-}
+}  // extern "C"

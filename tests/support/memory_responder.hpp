@@ -1,15 +1,13 @@
-// request_overhead's in-memory mode: http_client opens its connections as in-memory pipes (the test
-// support's memory stream, through the connector seam), and a responder on the same thread answers each
-// request head with the same pre-built reply. No kernel in the loop: what is left is the client's own
-// work plus the responder's; the floor below (bare Asio callbacks over the same pipes and responder)
-// measures that second part, so the ratio isolates the library.
+// A client whose connections are in-memory pipes (memory_stream.hpp, through the connector seam),
+// answered on the client's own thread by a responder that writes the same pre-built reply for each
+// request head. No kernel in the loop: what is left is the client's own work plus the responder's
+// (small: callbacks, no coroutine, no allocation per request). Used by bench/request_overhead (which
+// measures the responder alone as its floor) and by the allocation-budget test.
 #pragma once
 
 #include "client/client_access.hpp"
 #include "support/memory_stream.hpp"
 #include "transport/stream.hpp"
-
-#include "bench_common.hpp"
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -22,13 +20,13 @@
 #include <string_view>
 #include <vector>
 
-namespace bench {
+namespace sentinel::test {
 
 /// Answers every request head ("\r\n\r\n") read from its end with `reply`. Callbacks, no coroutine: the
 /// responder's cost should be small next to what is measured.
 class memory_responder : public std::enable_shared_from_this<memory_responder> {
  public:
-  memory_responder(sentinel::test::memory_stream end, std::shared_ptr<const std::string> reply)
+  memory_responder(memory_stream end, std::shared_ptr<const std::string> reply)
       : s_(std::move(end)), reply_(std::move(reply)) {}
   void start() { read(); }
 
@@ -53,7 +51,7 @@ class memory_responder : public std::enable_shared_from_this<memory_responder> {
     }
   }
 
-  sentinel::test::memory_stream s_;
+  memory_stream s_;
   std::shared_ptr<const std::string> reply_;
   std::array<char, 4096> buf_{};
   std::size_t matched_ = 0;
@@ -65,11 +63,11 @@ inline void use_memory_transport(sentinel::http_client& client, std::shared_ptr<
   core.conns->connector = [ex = core.ex, reply](
                               const sentinel::detail::route&,
                               sentinel::detail::stream& s) -> asio::awaitable<std::error_code> {
-    auto [mine, theirs] = sentinel::test::make_memory_pipe(ex);
-    sentinel::test::attach_memory(s, mine);
+    auto [mine, theirs] = make_memory_pipe(ex);
+    attach_memory(s, mine);
     std::make_shared<memory_responder>(theirs, reply)->start();
     co_return std::error_code{};
   };
 }
 
-}  // namespace bench
+}  // namespace sentinel::test
