@@ -8,6 +8,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -36,8 +37,10 @@ struct worker::impl {
   std::atomic<std::uint64_t>& gate;  // admission count + closed bit; lives in the pool's slot
   std::atomic<std::thread::id> thread_id{};
   std::thread thread;
-  // worker thread only
-  std::unordered_set<asio::cancellation_signal*> active;
+  // worker thread only. The running tasks' signals: a set node per task, taken from a pool of nodes that
+  // earlier tasks gave back, so a warm worker allocates nothing here (the allocation budget pins it).
+  std::pmr::unsynchronized_pool_resource task_nodes;
+  std::pmr::unordered_set<asio::cancellation_signal*> active{&task_nodes};
   asio::steady_timer drain_timer;
   // written on the worker thread, read by stats() anywhere
   std::atomic<bool> draining{false};

@@ -32,7 +32,7 @@ namespace {
 // lower a budget when a change goes below it, never raise one without saying why in the commit.
 constexpr double budget_client_sequential = 10;
 constexpr double budget_client_in_flight = 11.1;  // 64 in flight: waits for a pooled connection add some
-constexpr double budget_pool_sequential = 13;
+constexpr double budget_pool_sequential = 12;
 
 constexpr int warm_up = 500;
 constexpr int measured = 2000;
