@@ -48,7 +48,9 @@ class request {
   const std::string& method() const noexcept { return method_; }
   void set_method(std::string_view m) { method_ = m; }
 
-  const sentinel::url& url() const noexcept { return url_; }
+  const sentinel::url& url() const& noexcept { return url_; }
+  /// From a request that is done with: its URL moved out, not copied.
+  sentinel::url url() && noexcept { return std::move(url_); }
   void set_url(sentinel::url u) { url_ = std::move(u); }
   /// Parses and sets the URL; on failure leaves the request unchanged and returns the error.
   std::error_code set_url(std::string_view text);

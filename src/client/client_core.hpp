@@ -64,7 +64,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
                                      transfer_info& info);
   /// The result as the caller gets it: on error an empty response (but a callback's exception), else the
   /// transfer info and the final URL; and the counters.
-  void finish(outcome& result, const request& req, transfer_info& info, clock::time_point start);
+  void finish(outcome& result, request& req, transfer_info& info, clock::time_point start);
 
   std::size_t active_ = 0;  // exchanges in flight
   bool stopped_ = false;

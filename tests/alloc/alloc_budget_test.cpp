@@ -159,6 +159,22 @@ TEST_CASE("allocation budget: http_client", "[alloc]") {
   }
 }
 
+TEST_CASE("allocation budget: a long URL costs no more than a short one", "[alloc]") {
+  // Host and target longer than any small-string buffer: a copy of either would allocate.
+  asio::io_context io;
+  sentinel::http_client client(io);
+  sentinel::test::use_memory_transport(client, hello_reply());
+  chain c(io,
+          sentinel::request("GET",
+                            "http://service-0042.internal.example.com:8080/api/v1/users/12345?fields=name"),
+          [&](sentinel::request req, auto done) {
+            client.async_send(std::move(req), [done](std::error_code ec, sentinel::response res) {
+              done(is_hello(ec, res));
+            });
+          });
+  check_budget(per_request(c, 1, false), budget_client_sequential);
+}
+
 TEST_CASE("allocation budget: client_pool (caller, worker and completion threads)", "[alloc]") {
   asio::io_context io;  // declared first: the pool, destroyed first, is done with it by then
   sentinel::pool_options po;
