@@ -42,6 +42,9 @@ struct worker::impl {
   std::pmr::unsynchronized_pool_resource task_nodes;
   std::pmr::unordered_set<asio::cancellation_signal*> active{&task_nodes};
   asio::steady_timer drain_timer;
+  // set by begin_drain() on the caller's thread, read by stats(): the worker is leaving from that call on,
+  // before the worker thread has run the posted start of its drain
+  std::atomic<bool> leaving{false};
   // written on the worker thread, read by stats() anywhere
   std::atomic<bool> draining{false};
   std::atomic<bool> grace_expired{false};
@@ -88,7 +91,7 @@ worker_stats worker::stats() const noexcept {
   s.id = id_;
   s.tasks = impl_->tasks.load(std::memory_order_relaxed);
   s.tasks_in_flight = impl_->in_flight.load(std::memory_order_relaxed);
-  s.draining = impl_->draining.load(std::memory_order_relaxed);
+  s.draining = impl_->leaving.load(std::memory_order_relaxed);
   s.drain_deadline_passed = impl_->grace_expired.load(std::memory_order_relaxed);
   s.client = impl_->client.stats();
   return s;
@@ -112,6 +115,7 @@ void worker::task_finished(asio::cancellation_signal& sig) noexcept {
 }
 
 void worker::begin_drain(std::chrono::milliseconds grace) {
+  impl_->leaving.store(true, std::memory_order_relaxed);
   asio::post(*ctx_, [this, grace] {
     impl_->draining.store(true, std::memory_order_relaxed);
     impl_->drain_timer.expires_after(grace);
