@@ -827,6 +827,24 @@ TEST_CASE("bench -n 10000 -c 64 --json: every request answered, totals add up", 
   CHECK(server.connections_accepted() == j.at("connections_opened").get<std::uint64_t>());
 }
 
+TEST_CASE("nginx: bench -c N over https opens N HTTP/1.1 connections, though the server offers h2",
+          "[cli][bench][nginx]") {
+  if (!sentinel::test::nginx::available()) {
+    WARN("skipped: " << sentinel::test::nginx::unavailable_reason());
+    return;
+  }
+  sentinel::test::nginx_options o;
+  o.tls = true;
+  o.http2 = true;
+  sentinel::test::nginx ng(o);
+  auto r = run_tool({"bench", "-w", "1", "-c", "4", "-n", "200", "--json", "--cacert",
+                     sentinel::test::certs().ca.cert, ng.tls_url("/hello")});
+  CHECK(r.exit_code == 0);
+  const auto j = parse_json(r.out);
+  CHECK(j.at("responses") == 200);
+  CHECK(j.at("connections_opened") == 4);  // one per loop: HTTP/2 would have multiplexed them on one
+}
+
 TEST_CASE("bench -d 1: a short timed run, wrk-like text", "[cli][bench]") {
   server_options opts;
   opts.record_requests = false;

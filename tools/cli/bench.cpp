@@ -145,6 +145,9 @@ sentinel::pool_options pool_options_for(const bench_options& o, std::size_t work
   auto& c = po.client;
   c.timeouts.total = o.timeout;
   c.pool.max_per_origin = per_worker;  // one connection per loop, never more
+  // -c counts connections, as wrk's does: HTTP/1.1, whatever an https server offers (the library's
+  // default would multiplex every loop of a worker on one HTTP/2 connection).
+  c.version = sentinel::http_version::http1_1;
   c.tls.ca_file = o.cacert;
   c.tls.insecure_skip_verify = o.insecure;
   return po;
