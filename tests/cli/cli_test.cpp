@@ -746,8 +746,15 @@ TEST_CASE("nginx: HTTP/2 by default for https, --http2-prior-knowledge for h2c; 
   CHECK(by_default.out == "Hello, World!2\nHello, World!1.1\n");
   auto verbose = run_tool({"--cacert", ca, "--http2", "-v", "-o", "/dev/null", ng.tls_url("/hello")});
   CHECK(verbose.exit_code == 0);
-  CHECK_THAT(verbose.err,
-             Catch::Contains("* ALPN: server accepted h2\n") && Catch::Contains("< HTTP/2 200\n"));
+  CHECK_THAT(verbose.err, Catch::Contains("> GET /hello HTTP/2\n") &&
+                              Catch::Contains("* ALPN: server accepted h2\n") &&
+                              Catch::Contains("< HTTP/2 200\n"));
+  // The request lines come before the response's, and say what went out: HTTP/1.1 when asked for.
+  CHECK(verbose.err.find("> GET /hello HTTP/2\n") < verbose.err.find("< HTTP/2 200\n"));
+  auto verbose_h1 = run_tool({"--cacert", ca, "--http1.1", "-v", "-o", "/dev/null", ng.tls_url("/hello")});
+  CHECK_THAT(verbose_h1.err, Catch::Contains("> GET /hello HTTP/1.1\n") && Catch::Contains("< HTTP/1.1 200"));
+  auto verbose_h2c = run_tool({"--http2-prior-knowledge", "-v", "-o", "/dev/null", ng.h2c_url("/hello")});
+  CHECK_THAT(verbose_h2c.err, Catch::Contains("> GET /hello HTTP/2\n") && Catch::Contains("< HTTP/2 200"));
   auto h2c = run_tool({"--http2-prior-knowledge", "-i", ng.h2c_url("/4k")});
   CHECK(h2c.exit_code == 0);
   CHECK_THAT(h2c.out, Catch::StartsWith("HTTP/2 200\r\n") && Catch::Contains("content-length: 4096\r\n") &&

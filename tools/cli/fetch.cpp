@@ -189,8 +189,9 @@ std::string response_head(const sentinel::response& res) {
 
 // The request head as the serializer writes it (Host first unless set, the fields in order,
 // Content-Length when there is a body or the method expects one, then Expect), with "> " prefixes for -v.
+// The version goes in when the lines are printed (request_lines).
 std::string verbose_request_head(const sentinel::request& req, const body_plan& body) {
-  std::string s = "> " + req.method() + " " + std::string(req.url().target()) + " HTTP/1.1\n";
+  std::string s = "> " + req.method() + " " + std::string(req.url().target()) + " \n";
   if (!req.headers().contains("Host")) s += "> Host: " + req.url().host_header() + "\n";
   for (const auto f : req.headers())
     s.append("> ").append(f.name).append(": ").append(f.value).append("\n");
@@ -200,6 +201,30 @@ std::string verbose_request_head(const sentinel::request& req, const body_plan& 
   if (req.options().expect_continue) s += "> Expect: 100-continue\n";
   return s + ">\n";
 }
+
+// -v's request lines, with the HTTP version the request went out in. That is known before sending, except
+// when https:// offers h2 and the server chooses by ALPN: then the lines wait for the response head (or
+// the end of a transfer that got none, which prints them as HTTP/1.1).
+class request_lines {
+ public:
+  request_lines(bool verbose, std::string text, const sentinel::url& target, sentinel::http_version v)
+      : text_(verbose ? std::move(text) : std::string()), done_(!verbose) {
+    const bool h2 = sentinel::http2_built && v != sentinel::http_version::http1_1;
+    if (!h2 || v == sentinel::http_version::http2_prior_knowledge || !target.is_https())
+      print(h2 && v == sentinel::http_version::http2_prior_knowledge ? 20 : 11);
+  }
+  void print(int version) {
+    if (done_) return;
+    done_ = true;
+    const std::size_t eol = text_.find('\n');  // the request line ends with its version's place
+    text_.insert(eol, http_version_text(version));
+    std::fputs(text_.c_str(), stderr);
+  }
+
+ private:
+  std::string text_;
+  bool done_;
+};
 
 std::string verbose_response_head(const sentinel::response& res) {
   std::string s = "< " + http_version_text(res.version()) + " " + std::to_string(res.status());
@@ -266,8 +291,11 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
   bool write_failed = false;  // the sink refused bytes: the exchange was aborted
   bool head_seen = false;
   const bool print_head = o.include || o.head;
+  request_lines sent(o.verbose, o.verbose ? verbose_request_head(req, p.body) : std::string(), target,
+                     o.version.value_or(sentinel::client_options{}.version));
   req.options().on_head = [&](const sentinel::response& res) {
     head_seen = true;
+    sent.print(res.version());
     if (o.verbose) std::fputs(verbose_response_head(res).c_str(), stderr);
     failing = o.fail && res.status() >= 400;
     if (print_head && !sink.write(response_head(res))) {
@@ -285,13 +313,13 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
     r.size_download += data.size();
     return true;
   };
-  if (o.verbose) std::fputs(verbose_request_head(req, p.body).c_str(), stderr);
 
   const auto opened_before = client.stats().connections_opened;
   const auto start = clock::now();
   auto [ec, res] =
       co_await client.async_send(std::move(req), asio::experimental::as_tuple(asio::use_awaitable));
   r.time_total = std::chrono::duration<double>(clock::now() - start).count();
+  sent.print(res.version() != 0 ? res.version() : 11);  // no head came: the version is not known
 
   if (ec) {
     r.num_connects = static_cast<std::size_t>(client.stats().connections_opened - opened_before);
