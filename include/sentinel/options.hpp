@@ -60,6 +60,10 @@ struct connection_pool_options {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   /// Idle connections kept per origin; more are closed when they come back (0 = max_per_origin).
   std::size_t max_idle_per_origin = 0;
+  /// HTTP/2: requests one connection carries at once, at most (the server's
+  /// SETTINGS_MAX_CONCURRENT_STREAMS may allow fewer). Past it a request opens another connection (within
+  /// max_per_origin) or waits. 0 counts as 1.
+  std::size_t max_streams_per_connection = 100;
 };
 
 /// Redirect policy. 301/302/303 turn a POST into a GET without body (303 turns every method but HEAD

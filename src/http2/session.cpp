@@ -35,8 +35,9 @@ bool dropped(std::string_view lower_name, std::string_view value) noexcept {
 
 }  // namespace
 
-connection::connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l)
-    : session(std::move(origin)), ctx_(std::move(ctx)), link_(std::move(l)) {
+connection::connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l,
+                       std::size_t max_streams)
+    : session(std::move(origin)), ctx_(std::move(ctx)), link_(std::move(l)), max_streams_(max_streams) {
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) throw std::bad_alloc();
   nghttp2_option_set_no_auto_window_update(opt, 0);  // the consumer takes each chunk as it comes
@@ -56,11 +57,12 @@ connection::~connection() {
 }
 
 std::size_t connection::capacity() const noexcept {
-  // Until the server's SETTINGS arrive nghttp2 assumes no limit; 100 is what RFC 9113 §6.5.2 recommends
-  // a server allow at least, and what nghttp2 queues beyond the real limit anyway.
+  // Until the server's SETTINGS arrive nghttp2 assumes no limit, and queues what goes beyond the real one
+  // once they do. The client's own cap (connection_pool_options::max_streams_per_connection) defaults to
+  // 100, what RFC 9113 §6.5.2 recommends a server allow at least.
   const std::uint32_t limit =
       nghttp2_session_get_remote_settings(ng_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-  return std::max<std::size_t>(1, std::min<std::uint32_t>(limit, 100));
+  return std::max<std::size_t>(1, std::min<std::size_t>(limit, max_streams_));
 }
 
 bool connection::reusable() const noexcept {

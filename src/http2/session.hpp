@@ -40,7 +40,9 @@ constexpr std::int32_t connection_window = 64 * 1024 * 1024;
 
 class connection final : public session {
  public:
-  connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l);
+  /// `max_streams`: exchanges carried at once at most (the server may allow fewer); 0 counts as 1.
+  connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l,
+             std::size_t max_streams = 100);
   ~connection() override;
 
   std::size_t capacity() const noexcept override;
@@ -104,6 +106,7 @@ class connection final : public session {
   bool reading_ = false;               // the reader runs
   bool parking_ = false;               // the reader was asked to park
   bool closed_ = false;
+  std::size_t max_streams_;  // the client's cap on capacity()
 };
 
 }  // namespace sentinel::detail::http2

@@ -16,18 +16,19 @@ constexpr std::array<std::string_view, 1> http1_only{"http/1.1"};
 [[maybe_unused]] constexpr std::array<std::string_view, 1> h2_only{"h2"};
 }  // namespace
 
-session_factory make_session_factory(std::shared_ptr<connection_context> ctx, const limit_options& limits) {
+session_factory make_session_factory(std::shared_ptr<connection_context> ctx, const limit_options& limits,
+                                     std::size_t max_streams) {
   const http1::parser_limits parser{limits.max_head_bytes, limits.max_header_count, limits.max_body_bytes,
                                     limits.max_chunk_line_bytes, limits.max_header_line_bytes};
   session_factory f;
   f.tunnel = &open_tunnel;
   // connect() lets through only what was offered, so "h2" comes only from a request that asked for it.
-  f.make = [ctx = std::move(ctx), parser](const std::string& origin, std::string_view protocol,
-                                          std::shared_ptr<link> l) -> std::unique_ptr<session> {
+  f.make = [ctx = std::move(ctx), parser, max_streams](const std::string& origin, std::string_view protocol,
+                                                       std::shared_ptr<link> l) -> std::unique_ptr<session> {
 #ifdef SENTINEL_HAS_HTTP2
-    if (protocol == "h2") return std::make_unique<http2::connection>(ctx, origin, std::move(l));
+    if (protocol == "h2") return std::make_unique<http2::connection>(ctx, origin, std::move(l), max_streams);
 #else
-    (void)protocol;
+    (void)protocol, (void)max_streams;
 #endif
     return std::make_unique<connection>(ctx, origin, parser, std::move(l));
   };

@@ -369,6 +369,27 @@ TEST_CASE("http2: a client with HTTP/2 by prior knowledge carries 50 concurrent 
   CHECK(s.errors == 0);
 }
 
+TEST_CASE("http2: max_streams_per_connection caps what one connection carries", "[http2][client]") {
+  sentinel::client_options o;
+  o.version = sentinel::http_version::http2_prior_knowledge;
+  o.pool.max_streams_per_connection = 4;
+  o.pool.max_per_origin = 3;
+  client_fixture f(o);
+  const auto results = f.send_all("http://h2.test/r", 20);  // 12 at a time: three connections of four
+  for (const auto& [ec, res] : results) {
+    REQUIRE_FALSE(ec);
+    CHECK(res.version() == 20);
+  }
+  REQUIRE(f.peers.size() == 3);
+  std::size_t carried = 0;
+  for (const auto& p : f.peers) {
+    CHECK(p->requests.size() >= 4);
+    carried += p->requests.size();
+  }
+  CHECK(carried == 20);
+  CHECK(f.client.stats().connections_opened == 3);
+}
+
 TEST_CASE("http2: https offers h2 only when asked; the server's choice picks the session",
           "[http2][client]") {
   SECTION("HTTP/2 preferred, the server picks h2: HTTP/2 on one connection") {
