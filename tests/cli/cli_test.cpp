@@ -852,6 +852,39 @@ TEST_CASE("nginx: bench -c N over https opens N HTTP/1.1 connections, though the
   CHECK(j.at("connections_opened") == 4);  // one per loop: HTTP/2 would have multiplexed them on one
 }
 
+TEST_CASE("nginx: bench --http2 --streams M runs M streams on each of C connections", "[cli][bench][nginx]") {
+  if (!sentinel::http2_built || !sentinel::test::nginx::available()) {
+    WARN("skipped: " << (sentinel::http2_built ? sentinel::test::nginx::unavailable_reason()
+                                               : std::string("HTTP/2 is not built")));
+    return;
+  }
+  sentinel::test::nginx_options o;
+  o.tls = true;
+  o.http2 = true;
+  sentinel::test::nginx ng(o);
+  const std::string ca = sentinel::test::certs().ca.cert;
+  // https://: h2 by ALPN. Ten loops over two connections.
+  auto tls = run_tool({"bench", "--http2", "--streams", "5", "-w", "1", "-c", "2", "-n", "300", "--json",
+                       "--cacert", ca, ng.tls_url("/hello")});
+  CHECK(tls.exit_code == 0);
+  const auto j = parse_json(tls.out);
+  CHECK(j.at("responses") == 300);
+  CHECK(j.at("errors") == 0);
+  CHECK(j.at("connections_opened") == 2);
+  CHECK(j.at("http_version") == "2");
+  CHECK(j.at("streams_per_connection") == 5);
+  check_totals(j);
+  // http://: h2c by prior knowledge, on a port that speaks nothing else (an HTTP/1.1 request there fails).
+  auto h2c = run_tool({"bench", "--http2", "--streams", "4", "-w", "1", "-c", "1", "-n", "40", "--json",
+                       ng.h2c_url("/hello")});
+  CHECK(h2c.exit_code == 0);
+  const auto k = parse_json(h2c.out);
+  CHECK(k.at("responses") == 40);
+  CHECK(k.at("connections_opened") == 1);
+  auto h1_there = run_tool({"bench", "-w", "1", "-c", "1", "-n", "1", "--json", ng.h2c_url("/hello")});
+  CHECK(parse_json(h1_there.out).at("responses") == 0);
+}
+
 TEST_CASE("bench -d 1: a short timed run, wrk-like text", "[cli][bench]") {
   server_options opts;
   opts.record_requests = false;
@@ -964,6 +997,8 @@ TEST_CASE("bench: bad options exit 2, a bad URL 3", "[cli][bench]") {
            {"bench", "-d", "x", "http://127.0.0.1/"},
            {"bench", "-H", "bad", "http://127.0.0.1/"},
            {"bench", "http://127.0.0.1/", "http://127.0.0.1/"},
+           {"bench", "--streams", "2", "http://127.0.0.1/"},  // streams without --http2
+           {"bench", "--http2", "--streams", "0", "http://127.0.0.1/"},
        }) {
     auto r = run_tool(args);
     INFO(args.size());
@@ -975,6 +1010,6 @@ TEST_CASE("bench: bad options exit 2, a bad URL 3", "[cli][bench]") {
   auto help = run_tool({"bench", "--help"});
   CHECK(help.exit_code == 0);
   for (const char* opt : {"--workers", "--connections", "--duration", "--requests", "--rate", "--method",
-                          "--header", "--body", "--timeout", "--json"})
+                          "--header", "--body", "--timeout", "--json", "--http2", "--streams"})
     CHECK_THAT(help.out, Catch::Contains(opt));
 }

@@ -2,14 +2,15 @@
 //
 // The run: W workers (threads), C connections. Each worker gets one task (async_run) that runs its share
 // of the C request loops as coroutines on the worker's thread, all with the worker's own http_client: a
-// loop has one request in flight at a time, so the C loops hold C connections. Each task counts into its
+// loop has one request in flight at a time, so the C loops hold C connections (with --http2 --streams M,
+// C x M loops over C connections of M streams each, as h2load's -c and -m). Each task counts into its
 // own tally (histogram included) with no locks and no atomics on the request path; the tallies are merged
 // on the main thread when the tasks complete. The only shared writes are the ticket counter of -n (one
 // relaxed fetch_add per request) and each worker's own progress counters (relaxed stores, read by the
 // progress line).
 //
 // Closed loop: a loop sends its next request when the previous one completed; latency is measured from
-// the send. With --rate R: loop g sends its k-th request at start + g/R + k*C/R (the loops interleave
+// the send. With --rate R: loop g sends its k-th request at start + g/R + k*L/R (L loops; they interleave
 // into one schedule of R req/s), and latency is measured from that intended time, so a server that
 // falls behind shows its queueing delay in the latency instead of quietly lowering the rate (coordinated
 // omission).
@@ -139,15 +140,19 @@ asio::awaitable<tally> run_loops(sentinel::worker& w, run_plan& plan, std::size_
   co_return t;
 }
 
-sentinel::pool_options pool_options_for(const bench_options& o, std::size_t workers, std::size_t per_worker) {
+sentinel::pool_options pool_options_for(const bench_options& o, bool https_target, std::size_t workers,
+                                        std::size_t per_worker) {
   sentinel::pool_options po;
   po.workers = workers;
   auto& c = po.client;
   c.timeouts.total = o.timeout;
-  c.pool.max_per_origin = per_worker;  // one connection per loop, never more
-  // -c counts connections, as wrk's does: HTTP/1.1, whatever an https server offers (the library's
-  // default would multiplex every loop of a worker on one HTTP/2 connection).
-  c.version = sentinel::http_version::http1_1;
+  c.pool.max_per_origin = per_worker;  // -c counts connections, as wrk's and h2load's
+  // HTTP/1.1 unless asked: the library's default would multiplex every loop of a worker on one HTTP/2
+  // connection. With --http2, each connection carries --streams loops (h2load's -m).
+  c.version = !o.http2       ? sentinel::http_version::http1_1
+              : https_target ? sentinel::http_version::http2
+                             : sentinel::http_version::http2_prior_knowledge;
+  c.pool.max_streams_per_connection = o.streams;
   c.tls.ca_file = o.cacert;
   c.tls.insecure_skip_verify = o.insecure;
   return po;
@@ -187,14 +192,15 @@ int run_bench(const bench_options& o) {
   }
   if (o.body) plan.request.set_body(*o.body);
   plan.limit = o.requests;
+  const std::size_t loops = o.connections * o.streams;  // one per request in flight
   if (o.rate) {
-    plan.period_ns = static_cast<double>(o.connections) * 1e9 / *o.rate;
+    plan.period_ns = static_cast<double>(loops) * 1e9 / *o.rate;
     plan.stagger_ns = 1e9 / *o.rate;
   }
 
   install_interrupt_handler();
   const bool tty = ::isatty(STDOUT_FILENO) == 1;
-  sentinel::client_pool pool(pool_options_for(o, workers, per_worker));
+  sentinel::client_pool pool(pool_options_for(o, target.is_https(), workers, per_worker));
   std::vector<std::unique_ptr<progress_cell>> cells;
   for (std::size_t i = 0; i < workers; ++i)
     cells.push_back(std::make_unique<progress_cell>());
@@ -204,8 +210,9 @@ int run_bench(const bench_options& o) {
   std::vector<std::future<tally>> futures;
   std::size_t first = 0;
   for (std::size_t i = 0; i < workers; ++i) {
-    // Connections spread as evenly as possible: the first C % W workers get one more.
-    const std::size_t count = o.connections / workers + (i < o.connections % workers ? 1 : 0);
+    // Connections spread as evenly as possible: the first C % W workers get one more; each carries
+    // --streams loops.
+    const std::size_t count = (o.connections / workers + (i < o.connections % workers ? 1 : 0)) * o.streams;
     progress_cell& cell = *cells[i];
     futures.push_back(pool.async_run(
         [&plan, first, count, &cell](sentinel::worker& w) { return run_loops(w, plan, first, count, cell); },
@@ -233,6 +240,8 @@ int run_bench(const bench_options& o) {
   s.method = o.method;
   s.workers = workers;
   s.connections = o.connections;
+  s.streams = o.streams;
+  s.http2 = o.http2;
   s.rate = o.rate;
   s.request_limit = o.requests;
   if (o.duration) s.duration_limit = std::chrono::duration<double>(*o.duration).count();

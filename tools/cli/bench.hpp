@@ -25,6 +25,8 @@ struct bench_options {
   bool json = false;                                  ///< --json
   bool insecure = false;                              ///< -k
   std::string cacert;                                 ///< --cacert
+  bool http2 = false;                                 ///< --http2: h2 by ALPN (https), h2c (http)
+  std::size_t streams = 1;                            ///< --streams: requests in flight per connection
   std::string url;
 };
 

@@ -3,6 +3,8 @@
 #include "common.hpp"
 #include "errors.hpp"
 
+#include <sentinel/config.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -53,6 +55,11 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
   app.add_flag("--json", o.json, "Print the results as one JSON object");
   app.add_flag("-k,--insecure", o.insecure, "Accept any server certificate (DANGER)");
   app.add_option("--cacert", o.cacert, "Verify servers with these CA certificates (PEM)")->type_name("FILE");
+  app.add_flag("--http2", o.http2,
+               "HTTP/2: h2 by ALPN for https://, by prior knowledge (h2c) for http://, as h2load");
+  app.add_option("--streams", o.streams,
+                 "With --http2: requests in flight on each connection (default 1; h2load's -m)")
+      ->type_name("N");
   app.add_option("url", o.url, "The URL to load")->required()->type_name("URL");
   app.footer(
       "Exit status: 0 when the run completed with at least one complete response, 1 when every "
@@ -69,6 +76,14 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
   }
   if (o.workers == 0) return {std::nullopt, usage_error("--workers must be at least 1")};
   if (o.connections == 0) return {std::nullopt, usage_error("--connections must be at least 1")};
+  if (o.streams == 0) return {std::nullopt, usage_error("--streams must be at least 1")};
+  if (o.streams > 1 && !o.http2) return {std::nullopt, usage_error("--streams needs --http2")};
+  if (o.http2 && !sentinel::http2_built) {
+    std::fprintf(stderr,
+                 "sentinel bench: (%d) HTTP/2 is not built into this sentinel (meson feature http2)\n",
+                 exit_code::not_built_in);
+    return {std::nullopt, exit_code::not_built_in};
+  }
   if (o.requests && *o.requests == 0) return {std::nullopt, usage_error("--requests must be at least 1")};
   if (duration) {
     o.duration = parse_seconds(*duration);

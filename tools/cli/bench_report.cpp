@@ -93,6 +93,7 @@ std::string format_text(const run_summary& s) {
   const auto& h = t.latency;
   std::string out = "sentinel bench: " + s.method + " " + s.url + "\n";
   out += format("  %zu worker(s), %zu connection(s), ", s.workers, s.connections);
+  if (s.http2) out += format("HTTP/2 with %zu stream(s) each, ", s.streams);
   if (s.rate)
     out += format("constant rate %.1f req/s (latency from the intended send time)", *s.rate);
   else
@@ -142,6 +143,8 @@ std::string format_json(const run_summary& s) {
   j["method"] = s.method;
   j["workers"] = s.workers;
   j["connections"] = s.connections;
+  j["http_version"] = s.http2 ? "2" : "1.1";
+  j["streams_per_connection"] = s.streams;
   j["mode"] = s.rate ? "constant_rate" : "closed_loop";
   j["rate"] = s.rate ? nlohmann::ordered_json(*s.rate) : nlohmann::ordered_json(nullptr);
   j["request_limit"] =

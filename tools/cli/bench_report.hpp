@@ -33,6 +33,8 @@ struct run_summary {
   std::string method;
   std::size_t workers = 0;
   std::size_t connections = 0;
+  std::size_t streams = 1;                     ///< requests in flight per connection (--streams)
+  bool http2 = false;                          ///< --http2
   std::optional<double> rate;                  ///< --rate, or closed loop
   std::optional<std::uint64_t> request_limit;  ///< -n
   std::optional<double> duration_limit;        ///< -d, seconds
