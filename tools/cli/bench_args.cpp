@@ -78,12 +78,7 @@ bench_parse_result parse_bench_args(int argc, char** argv) {
   if (o.connections == 0) return {std::nullopt, usage_error("--connections must be at least 1")};
   if (o.streams == 0) return {std::nullopt, usage_error("--streams must be at least 1")};
   if (o.streams > 1 && !o.http2) return {std::nullopt, usage_error("--streams needs --http2")};
-  if (o.http2 && !sentinel::http2_built) {
-    std::fprintf(stderr,
-                 "sentinel bench: (%d) HTTP/2 is not built into this sentinel (meson feature http2)\n",
-                 exit_code::not_built_in);
-    return {std::nullopt, exit_code::not_built_in};
-  }
+  if (o.http2 && !sentinel::http2_built) return {std::nullopt, http2_not_built("sentinel bench")};
   if (o.requests && *o.requests == 0) return {std::nullopt, usage_error("--requests must be at least 1")};
   if (duration) {
     o.duration = parse_seconds(*duration);

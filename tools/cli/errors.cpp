@@ -6,6 +6,7 @@
 #include <asio/error.hpp>
 #include <asio/ssl/error.hpp>
 
+#include <cstdio>
 #include <cstring>
 
 namespace sentinel::cli {
@@ -182,6 +183,12 @@ std::string error_kind(const std::error_code& ec) {
   for (const auto& k : names)
     if (ec == k.code) return k.name;
   return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
+}
+
+int http2_not_built(const char* program) {
+  std::fprintf(stderr, "%s: (%d) HTTP/2 is not built into this sentinel (meson feature http2)\n", program,
+               exit_code::not_built_in);
+  return exit_code::not_built_in;
 }
 
 }  // namespace sentinel::cli

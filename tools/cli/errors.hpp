@@ -40,6 +40,10 @@ inline constexpr int head_too_large = 100;  ///< curl 8's CURLE_TOO_LARGE
 /// The exit code for a failed exchange (see docs/cli.md for the table). Never 0 for a non-zero `ec`.
 int exit_code_for(const std::error_code& ec) noexcept;
 
+/// Says on stderr, as `program` ("sentinel", "sentinel bench"), that HTTP/2 was asked for and is not
+/// built in; returns exit_code::not_built_in (curl's 4).
+int http2_not_built(const char* program);
+
 /// What an exit code means, in a few words ("failed to connect"); "" for 0.
 std::string_view exit_code_summary(int code) noexcept;
 

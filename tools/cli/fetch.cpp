@@ -209,9 +209,10 @@ class request_lines {
  public:
   request_lines(bool verbose, std::string text, const sentinel::url& target, sentinel::http_version v)
       : text_(verbose ? std::move(text) : std::string()), done_(!verbose) {
-    const bool h2 = sentinel::http2_built && v != sentinel::http_version::http1_1;
-    if (!h2 || v == sentinel::http_version::http2_prior_knowledge || !target.is_https())
-      print(h2 && v == sentinel::http_version::http2_prior_knowledge ? 20 : 11);
+    const bool prior_knowledge = sentinel::http2_built && v == sentinel::http_version::http2_prior_knowledge;
+    const bool server_chooses =
+        sentinel::http2_built && v == sentinel::http_version::http2 && target.is_https();
+    if (!server_chooses) print(prior_knowledge ? 20 : 11);
   }
   void print(int version) {
     if (done_) return;
@@ -319,7 +320,7 @@ asio::awaitable<void> fetch_one(sentinel::http_client& client, const plan& p, co
   auto [ec, res] =
       co_await client.async_send(std::move(req), asio::experimental::as_tuple(asio::use_awaitable));
   r.time_total = std::chrono::duration<double>(clock::now() - start).count();
-  sent.print(res.version() != 0 ? res.version() : 11);  // no head came: the version is not known
+  sent.print(res.version());  // without a head, an empty response's: HTTP/1.1
 
   if (ec) {
     r.num_connects = static_cast<std::size_t>(client.stats().connections_opened - opened_before);

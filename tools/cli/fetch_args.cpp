@@ -137,11 +137,8 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
   }
   if (auto problem = validate(o, max_time, connect_timeout); !problem.empty())
     return {std::nullopt, usage_error(problem)};
-  if (o.version && *o.version != http_version::http1_1 && !http2_built) {
-    std::fprintf(stderr, "sentinel: (%d) HTTP/2 is not built into this sentinel (meson feature http2)\n",
-                 exit_code::not_built_in);
-    return {std::nullopt, exit_code::not_built_in};
-  }
+  if (o.version && *o.version != http_version::http1_1 && !http2_built)
+    return {std::nullopt, http2_not_built("sentinel")};
   if (o.write_out.size() > 1 && o.write_out.front() == '@') {
     const std::string path = o.write_out.substr(1);
     if (!read_whole_file(path, o.write_out)) {
