@@ -12,7 +12,9 @@ struct connection_pool::waiter {
   explicit waiter(const asio::any_io_executor& ex) : timer(ex) {}
   asio::steady_timer timer;  // waits until `deadline`; cancel() wakes it early
   std::string origin;
-  bool allow_idle = true;
+  // 0, or (a retry: allow_idle false) the lowest serial of a session it may use: one opened after it
+  // asked, never one that was open or idle before (it may be as stale as the one the retry left).
+  std::uint64_t min_serial = 0;
   bool done = false;       // set together with conn, open_slot or ec before the timer is cancelled
   bool open_slot = false;  // handed the right to open a connection (its slot is counted already)
   bool reused = false;
@@ -53,7 +55,7 @@ bool connection_pool::try_acquire(std::string_view origin, bool allow_idle, leas
   if (stopped_ || !allow_idle) return false;
   origin_state& o = state_of(origin);
   if (!o.shared.empty()) {
-    if (auto c = take_shared(o)) {
+    if (auto c = take_shared(o, 0)) {
       out = lease(*this, std::move(c), true);
       return true;
     }
@@ -101,7 +103,7 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   // At a limit: wait our turn. release() and slot_freed() hand us a session, or the right to open one.
   auto w = std::make_shared<waiter>(ctx_->ex);
   w->origin = std::string(origin);
-  w->allow_idle = allow_idle;
+  w->min_serial = allow_idle ? 0 : opened_ + 1;
   w->on_connect = behind_connect;
   auto& queue =
       behind_connect || o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
@@ -142,9 +144,9 @@ void connection_pool::release(std::shared_ptr<session> c) noexcept {
   // Reusable: waiters first, in order, while it has room.
   while (!o.waiters.empty() && c->leases < c->capacity()) {
     waiter& w = *o.waiters.front();
-    if (!w.allow_idle) {
-      if (c->leases > 0) break;  // it wants a fresh connection, and this one is still in use
-      // It wants a fresh connection (a retry): this connection's slot becomes that one.
+    if (c->serial < w.min_serial) {
+      if (c->leases > 0) break;  // it wants a fresher connection, and this one is still in use
+      // It wants a fresher connection (a retry): this connection's slot becomes that one.
       auto wp = std::move(o.waiters.front());
       o.waiters.pop_front();
       unlist_shared(o, *c);
@@ -198,8 +200,8 @@ void connection_pool::slot_freed(origin_state& o) noexcept {
 void connection_pool::serve_waiters(origin_state& o) noexcept {
   while (!stopped_ && !o.waiters.empty()) {
     waiter& w = *o.waiters.front();
-    if (w.allow_idle && hand_shared(o, w)) continue;  // spare capacity on a session in use
-    if (o.may_multiplex && o.connecting > 0) break;   // the connection being opened may carry it
+    if (hand_shared(o, w)) continue;                 // spare capacity on a session in use
+    if (o.may_multiplex && o.connecting > 0) break;  // the connection being opened may carry it
     if (!can_open(o)) break;
     auto wp = std::move(o.waiters.front());
     o.waiters.pop_front();
@@ -208,7 +210,7 @@ void connection_pool::serve_waiters(origin_state& o) noexcept {
 }
 
 bool connection_pool::hand_shared(origin_state& o, waiter& w) noexcept {
-  auto c = take_shared(o);
+  auto c = take_shared(o, w.min_serial);
   if (!c) return false;
   auto wp = std::move(o.waiters.front());  // `w` is the front waiter
   o.waiters.pop_front();
@@ -258,16 +260,19 @@ void connection_pool::unlist_shared(origin_state& o, session& c) noexcept {
   if (it != o.shared.end()) o.shared.erase(it);
 }
 
-std::shared_ptr<session> connection_pool::take_shared(origin_state& o) noexcept {
-  while (!o.shared.empty()) {
-    std::shared_ptr<session> c = o.shared.back();
-    if (!c->reusable() || c->leases >= c->capacity()) {  // it stopped taking more (GOAWAY, a new limit)
-      unlist_shared(o, *c);
+std::shared_ptr<session> connection_pool::take_shared(origin_state& o, std::uint64_t min_serial) noexcept {
+  // From the back (the most recently listed); unlisting index i shifts only the ones after it.
+  for (std::size_t i = o.shared.size(); i-- > 0;) {
+    session& c = *o.shared[i];
+    if (!c.reusable() || c.leases >= c.capacity()) {  // it stopped taking more (GOAWAY, a new limit)
+      unlist_shared(o, c);
       continue;
     }
-    ++c->leases;
-    if (c->leases >= c->capacity()) unlist_shared(o, *c);
-    return c;
+    if (c.serial < min_serial) continue;  // older than the retry that asks
+    std::shared_ptr<session> p = o.shared[i];
+    ++c.leases;
+    if (c.leases >= c.capacity()) unlist_shared(o, c);
+    return p;
   }
   return nullptr;
 }

@@ -18,6 +18,7 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -101,7 +102,9 @@ class connection_pool {
   /// Gets a session for `origin`: an idle one, else a new connection opened along `op` (transport::connect
   /// with the factory's ALPN list, then the session for the protocol chosen), else it waits, in FIFO
   /// order, while the origin (or the total) is at its limit. With `allow_idle` false, never hands out an
-  /// idle session (a retry after a stale one wants a fresh connection). Errors: pool_timeout when
+  /// idle session, nor one open before this call (a retry after a stale connection, or one refused by a
+  /// connection going away, wants a fresh connection); such retries share the connection opened for
+  /// them when it can carry several. Errors: pool_timeout when
   /// `deadline` passes while waiting (`timeout_error` names which deadline it was), operation_aborted when
   /// the caller cancels, pool_stopped after shutdown(), and connect()'s errors; `report` says whether a
   /// connection was attempted, and where one failed.
@@ -157,7 +160,8 @@ class connection_pool {
   void fail_connect_waiters(origin_state& o, std::error_code ec) noexcept;
   void list_shared(origin_state& o, const std::shared_ptr<session>& c) noexcept;  // room for more
   void unlist_shared(origin_state& o, session& c) noexcept;
-  std::shared_ptr<session> take_shared(origin_state& o) noexcept;  // a unit of a listed session, or null
+  // A unit of a listed session whose serial is at least `min_serial`, or null.
+  std::shared_ptr<session> take_shared(origin_state& o, std::uint64_t min_serial) noexcept;
   bool close_one_idle_elsewhere(const origin_state& except) noexcept;
   void start_sweeper() noexcept;
   void sweep() noexcept;
@@ -173,6 +177,7 @@ class connection_pool {
   std::shared_ptr<std::unordered_set<session*>> live_ = std::make_shared<std::unordered_set<session*>>();
   std::unordered_set<link*> connecting_;  // links being connected: shutdown() cancels them
   std::size_t total_open_ = 0, total_idle_ = 0;
+  std::uint64_t opened_ = 0;  // sessions made so far: each gets the next serial
   asio::steady_timer sweeper_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);  // the sweeper's handler checks it
   bool sweeper_running_ = false;

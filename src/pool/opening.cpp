@@ -78,6 +78,7 @@ asio::awaitable<std::error_code> connection_pool::open_new(std::string_view orig
     free_slot(o);
     co_return ec;
   }
+  s->serial = ++opened_;
   s->leases = 1;
   if (s->capacity() > 1) list_shared(o, s);
   out = lease(*this, s, false);

@@ -18,6 +18,7 @@
 #include <asio/awaitable.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -72,8 +73,9 @@ class session : public std::enable_shared_from_this<session> {
 
   // Pool bookkeeping (owned by the pool).
   clock::time_point idle_since{};
-  std::size_t leases = 0;  // units of capacity handed out (leases alive)
-  bool shared = false;     // in its origin's list of sessions in use with room for more
+  std::size_t leases = 0;    // units of capacity handed out (leases alive)
+  bool shared = false;       // in its origin's list of sessions in use with room for more
+  std::uint64_t serial = 0;  // order of making, in its pool: a retry uses only sessions newer than it
 
  private:
   std::string origin_;

@@ -48,10 +48,10 @@ struct script {
 class fake_session final : public d::session {
  public:
   fake_session(std::string origin, std::shared_ptr<d::link> l, script& s)
-      : session(std::move(origin)), link_(std::move(l)), s_(s), capacity_(s.capacity) {}
+      : session(std::move(origin)), id(s.connects), link_(std::move(l)), s_(s), capacity_(s.capacity) {}
   std::size_t capacity() const noexcept override { return capacity_; }
   std::size_t active() const noexcept override { return leases; }
-  bool reusable() const noexcept override { return !closed_; }
+  bool reusable() const noexcept override { return !closed_ && !going_away; }
   bool idle_check() noexcept override { return s_.alive_when_idle; }
   std::error_code prepare(const d::exchange_request&) override { return {}; }
   asio::awaitable<d::exchange_outcome> exchange(const d::outgoing_body&, const d::exchange_params&,
@@ -67,6 +67,9 @@ class fake_session final : public d::session {
   }
   void cancel() noexcept override { link_->io.cancel(); }
   void stop_timer() noexcept override {}
+
+  const std::size_t id;     // which connect made it (1, 2, ...)
+  bool going_away = false;  // as after an HTTP/2 GOAWAY: it carries its exchanges but takes no more
 
  private:
   std::shared_ptr<d::link> link_;
@@ -113,11 +116,12 @@ struct fixture {
     return f;
   }
 
-  // acquire() with a 5 s deadline, for `origin`.
-  asio::awaitable<std::error_code> acquire(d::connection_pool::lease& out, std::string_view origin = "fake") {
+  // acquire() with a 5 s deadline, for `origin`; `allow_idle` false as a retry asks.
+  asio::awaitable<std::error_code> acquire(d::connection_pool::lease& out, std::string_view origin = "fake",
+                                           bool allow_idle = true) {
     d::connect_report report;
     const d::protocol_offer offer{fake_alpn, "fake/1", s_.may_multiplex};
-    co_return co_await pool.acquire(origin, true, d::clock::now() + 5s, error::pool_timeout,
+    co_return co_await pool.acquire(origin, allow_idle, d::clock::now() + 5s, error::pool_timeout,
                                     {&rt, 5s, d::clock::time_point::max(), offer}, out, report);
   }
 
@@ -403,4 +407,74 @@ TEST_CASE("pool unit: a lease comes back when its holder throws", "[pool][unit]"
     CHECK(a->active() == 2);
   }());
   CHECK(s.connects == 1);
+}
+
+TEST_CASE("pool unit: requests retried off a connection going away share the one connection opened for them",
+          "[pool][unit]") {
+  // An HTTP/2 GOAWAY refuses the streams above its last-stream-id: each is retried with allow_idle false
+  // (never an older connection). A connection opened after they queued is fresh for all of them: they
+  // share it, up to its capacity, instead of taking a connection each.
+  script s;
+  s.capacity = 8;
+  s.may_multiplex = true;
+  s.connect_delay = 2ms;
+  sentinel::connection_pool_options opts;
+  opts.max_per_origin = 1;
+  fixture f(s, opts);
+  std::vector<std::size_t> first, retried;  // the ids of the sessions used
+  std::size_t done = 0;
+  auto one = [&]() -> asio::awaitable<void> {
+    d::connection_pool::lease l;
+    {
+      const std::error_code acquired = co_await f.acquire(l);
+      REQUIRE_FALSE(acquired);
+    }
+    first.push_back(static_cast<fake_session&>(*l).id);
+    while (first.size() < 8)
+      co_await f.sleep(1ms);
+    static_cast<fake_session&>(*l).going_away = true;
+    l.give_back();  // refused: retried, not on this connection nor on any that was open before
+    {
+      const std::error_code acquired = co_await f.acquire(l, "fake", false);
+      REQUIRE_FALSE(acquired);
+    }
+    retried.push_back(static_cast<fake_session&>(*l).id);
+    while (retried.size() < 8)
+      co_await f.sleep(1ms);
+    ++done;
+  };
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < 8; ++i)
+      asio::co_spawn(ex, one(), asio::detached);
+    while (done < 8)
+      co_await f.sleep(1ms);
+  }());
+  REQUIRE(retried.size() == 8);
+  CHECK(s.connects == 2);
+  CHECK(first == std::vector<std::size_t>(8, 1));
+  CHECK(retried == std::vector<std::size_t>(8, 2));
+  CHECK(s.closed == 1);  // the one that went away
+}
+
+TEST_CASE("pool unit: a retry never shares a connection that was open before it asked", "[pool][unit]") {
+  script s;
+  s.capacity = 4;
+  s.may_multiplex = true;
+  fixture f(s);
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    d::connection_pool::lease a, retry;
+    {
+      const std::error_code acquired = co_await f.acquire(a);
+      REQUIRE_FALSE(acquired);
+    }
+    CHECK_FALSE(f.pool.try_acquire("fake", false, retry));  // room on `a`, but `a` is not fresh
+    {
+      const std::error_code acquired = co_await f.acquire(retry, "fake", false);
+      REQUIRE_FALSE(acquired);
+    }
+    CHECK(&*retry != &*a);
+    CHECK_FALSE(retry.reused());
+  }());
+  CHECK(s.connects == 2);
 }
