@@ -80,6 +80,10 @@ enum class error {
   /// An HTTP/2 response carried more DATA than its content-length declared (RFC 9113 §8.1.1: malformed).
   /// (A protocol error; appended here so that no existing value moves.)
   body_length_mismatch,
+  /// The server refused the request without processing it (HTTP/2: a stream reset with REFUSED_STREAM, or
+  /// above a GOAWAY's last stream id), as often as `retry.max_refused` allowed sending it again.
+  /// (Appended here so that no existing value moves.)
+  stream_refused,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

@@ -80,6 +80,12 @@ struct retry_options {
   /// arrived and the request is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or carries an
   /// Idempotency-Key header. Never for a fresh connection.
   bool retry_stale = true;
+  /// Times a request is sent again when the server refused it without processing it (HTTP/2: a stream
+  /// reset with REFUSED_STREAM, or above a GOAWAY's last stream id), each time on a connection opened
+  /// after the refusal. Any method: the server proves it did not act on the request (RFC 9113 §8.7); a
+  /// body from a body source, which cannot be read twice, is not sent again. 0: never;
+  /// error::stream_refused when they run out.
+  unsigned max_refused = 5;
 };
 
 /// TLS settings (for https:// URLs). Verification is on by default.

@@ -48,7 +48,7 @@ std::string describe(const failure_info& where);
 /// How a response was obtained: useful for logs, tests and `-w` style reporting.
 struct transfer_info {
   std::size_t redirects = 0;       ///< Redirects followed to reach this response.
-  std::size_t retries = 0;         ///< Silent retries after a stale pooled connection died.
+  std::size_t retries = 0;         ///< Silent retries: a stale pooled connection died, or a refusal.
   std::size_t connects = 0;        ///< New connections opened for this exchange (redirects included).
   bool reused_connection = false;  ///< The final response came over a pooled (reused) connection.
   /// The protocol the final response's connection chose by ALPN in its TLS handshake ("h2" or

@@ -14,7 +14,7 @@ struct client_stats {
   std::uint64_t requests = 0;            ///< Exchanges finished (successfully or not); redirects count once.
   std::uint64_t errors = 0;              ///< Exchanges that completed with an error.
   std::uint64_t timeouts = 0;            ///< Errors that were one of the timeouts.
-  std::uint64_t retries = 0;             ///< Silent retries after a stale pooled connection.
+  std::uint64_t retries = 0;             ///< Silent retries: a stale pooled connection, or a refusal.
   std::uint64_t redirects = 0;           ///< Redirects followed.
   std::uint64_t connections_opened = 0;  ///< TCP connections established.
   std::uint64_t connections_reused = 0;  ///< Requests sent over a pooled (reused) connection.

@@ -54,6 +54,7 @@ void plan_exchange(const client_options& opts, const request& req, clock::time_p
   plan.may_retry = opts.retry.retry_stale &&
                    (req.is_idempotent() || ro.retryable || req.headers().contains("Idempotency-Key")) &&
                    req.body_replayable();
+  plan.refusals_left = req.body_replayable() ? opts.retry.max_refused : 0;
   plan.extras.user_agent = opts.user_agent;
   plan.decompress = ro.decompress.value_or(opts.decompress) && params.kind == method_kind::normal;
   if (plan.decompress) plan.extras.accept_encoding = supported_accept_encoding();

@@ -27,6 +27,7 @@ struct attempt_plan {
   clock::time_point acquire_deadline = clock::time_point::max();
   error acquire_error = error::pool_timeout;  // which deadline an acquire timeout is
   bool may_retry = false;                     // the stale-connection retry may resend it (docs/retry.md)
+  unsigned refusals_left = 0;                 // times it may be sent again after a refusal (docs/retry.md)
   bool decompress = false;
   route rt;
   protocol_offer offer;     // the protocols its connection offers (the pool key says which)

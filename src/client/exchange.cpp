@@ -124,6 +124,23 @@ void client_core::finish(outcome& result, request& req, transfer_info& info, clo
   counters.requests.add();
 }
 
+namespace {
+
+bool may_send_again(const exchange_outcome& r, int attempt, attempt_plan& plan) noexcept {
+  // The server said it did not process the request (HTTP/2 REFUSED_STREAM, GOAWAY): any method, a few
+  // times, each on a connection opened after the refusal.
+  if (r.refused && plan.refusals_left > 0) {
+    --plan.refusals_left;
+    return true;
+  }
+  // The session proves the server never saw the request (HTTP/1: a reused connection that died before
+  // a single response byte, most likely closed by the server while it sat idle). Retry once on a fresh
+  // connection, and only when sending the request twice is harmless.
+  return attempt == 0 && r.not_processed && !r.refused && plan.may_retry;
+}
+
+}  // namespace
+
 asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline, bool follow,
                                                 transfer_info& info) {
   outcome o;
@@ -196,10 +213,7 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
       o.res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
       co_return o;
     }
-    // The session proves the server never saw the request (HTTP/1: a reused connection that died before
-    // a single response byte, most likely closed by the server while it sat idle). Retry once on a fresh
-    // connection, and only when sending the request twice is harmless.
-    if (attempt == 0 && r.not_processed && plan.may_retry) {
+    if (may_send_again(r, attempt, plan)) {
       ++info.retries;
       counters.retries.add();
       allow_idle = false;

@@ -156,6 +156,7 @@ int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void*) {
 // Why a stream that did not end well closed (`code` is the RST_STREAM's, ours or the server's).
 std::error_code close_reason(const stream_state& st, std::uint32_t code) noexcept {
   if (code == NGHTTP2_NO_ERROR) return make_error_code(error::unexpected_eof);
+  if (code == NGHTTP2_REFUSED_STREAM) return make_error_code(error::stream_refused);
   const auto declared = st.head_done ? declared_length(*st.res) : std::nullopt;
   if (code == NGHTTP2_PROTOCOL_ERROR && declared) {
     // nghttp2 resets a stream whose DATA disagrees with its content-length (RFC 9113 §8.1.1).

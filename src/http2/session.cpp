@@ -176,7 +176,8 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   out.ec = st.ec;
   out.bytes_received = st.bytes;
   out.request_written = st.body_done;
-  out.not_processed = st.refused;
+  out.not_processed = st.refused || st.stale;
+  out.refused = st.refused;
   res.info().bytes_received = st.bytes;
   co_return out;
 }
@@ -355,7 +356,7 @@ void connection::fail_all(std::error_code ec) noexcept {
       // HTTP/1's stale-connection rule (docs/retry.md): a reused connection that died before a single
       // frame of this stream came back (most likely closed by the server while it sat idle) did not
       // process it. Not when the connection was ended from here.
-      st->refused = st->on_reused && !st->heard && ec != asio::error::operation_aborted;
+      st->stale = st->on_reused && !st->heard && ec != asio::error::operation_aborted;
     }
     st->closed = true;
     st->wake.cancel();

@@ -33,7 +33,8 @@ struct connection::stream_state {
   bool rearm = false;           // the exchange's wait was woken to re-arm its deadline, not cancelled
   bool ended = false;           // the whole response arrived
   bool closed = false;          // nghttp2 closed the stream
-  bool refused = false;         // reset with REFUSED_STREAM: the server did not process it
+  bool refused = false;         // reset with REFUSED_STREAM (or above a GOAWAY's last stream id)
+  bool stale = false;           // on a reused connection that died before a frame of it came back
   std::size_t bytes = 0;        // DATA bytes received
   std::uint64_t framed = 0;     // DATA frame payload announced (padding included), valid or not
   bool end_seen = false;        // a frame with END_STREAM arrived, valid or not

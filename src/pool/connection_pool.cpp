@@ -107,7 +107,12 @@ asio::awaitable<std::error_code> connection_pool::acquire(std::string_view origi
   w->on_connect = behind_connect;
   auto& queue =
       behind_connect || o.open >= opts_.max_per_origin || !o.waiters.empty() ? o.waiters : total_waiters_;
-  queue.push_back(w);
+  // A retry goes ahead of first attempts (after the retries already waiting): it was refused once, and a
+  // server that ends every connection after N streams would otherwise refuse it again and again.
+  auto at = queue.end();
+  if (w->min_serial > 0)
+    at = std::find_if(queue.begin(), queue.end(), [](const auto& q) { return q->min_serial == 0; });
+  queue.insert(at, w);
   w->timer.expires_at(deadline);
   std::error_code ec;
   co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

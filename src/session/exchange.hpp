@@ -93,6 +93,9 @@ struct exchange_outcome {
   /// The protocol proves the server did not process the request, so sending it again is safe for a
   /// method that may be retried (HTTP/1: a reused connection that failed before any response byte).
   bool not_processed = false;
+  /// More than that: the server said so (HTTP/2: REFUSED_STREAM, or a stream above a GOAWAY's last stream
+  /// id; RFC 9113 §8.7), so sending it again is safe for any method.
+  bool refused = false;
 };
 
 }  // namespace sentinel::detail

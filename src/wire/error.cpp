@@ -68,9 +68,11 @@ constexpr error_info error_table[] = {
     {"header_line_too_long", "a line of the response head or trailers exceeds limits.max_header_line_bytes"},
     {"alpn_mismatch", "the server chose an application protocol (ALPN) that was not offered"},
     {"body_length_mismatch", "the response body is longer than its content-length"},
+    {"stream_refused",
+     "the server refused the request without processing it (HTTP/2 REFUSED_STREAM or GOAWAY)"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::body_length_mismatch) == error_count - 1,
+static_assert(static_cast<int>(error::stream_refused) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -97,6 +99,7 @@ int condition_of(error e) noexcept {
       return static_cast<int>(condition::protocol);
     case error::unexpected_eof:
     case error::empty_reply:
+    case error::stream_refused:
       return static_cast<int>(condition::connection_lost);
     case error::header_too_large:
     case error::too_many_headers:

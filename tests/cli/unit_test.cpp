@@ -65,6 +65,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::proxy_error, 56},
       {error::internal, 43},
       {error::callback_threw, 23},
+      {error::stream_refused, 92},
   };
   for (const auto& r : table) {
     INFO(sentinel::to_string(r.e));
@@ -72,9 +73,9 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
     CHECK_FALSE(exit_code_summary(r.code).empty());
     CHECK(error_kind(r.e) == sentinel::to_string(r.e));
   }
-  // Every enumerator is in the table above (they are numbered 1..body_length_mismatch, the last one, without
+  // Every enumerator is in the table above (they are numbered 1..stream_refused, the last one, without
   // gaps).
-  CHECK(std::size(table) == static_cast<std::size_t>(error::body_length_mismatch));
+  CHECK(std::size(table) == static_cast<std::size_t>(error::stream_refused));
 }
 
 TEST_CASE("exit codes: Asio and system errors", "[cli][unit]") {

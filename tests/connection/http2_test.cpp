@@ -118,9 +118,11 @@ TEST_CASE("http2: a reset stream fails alone; a refused one is reported as not p
     const auto reset = co_await f.send("GET", "/reset");
     CHECK(reset.out.ec == asio::error::connection_reset);
     CHECK_FALSE(reset.out.not_processed);
+    CHECK_FALSE(reset.out.refused);
     const auto refused = co_await f.send("GET", "/refused");
-    CHECK(refused.out.ec);
+    CHECK(refused.out.ec == sentinel::error::stream_refused);
     CHECK(refused.out.not_processed);
+    CHECK(refused.out.refused);                        // the server said so: safe for any method
     const auto after = co_await f.send("GET", "/ok");  // the connection lives on
     CHECK_FALSE(after.out.ec);
     CHECK(after.body == "fine");
@@ -236,6 +238,7 @@ TEST_CASE("http2: a reused connection that dies before a stream hears back did n
       }
       CHECK(r.out.ec == sentinel::error::unexpected_eof);
       CHECK(r.out.not_processed == reused);  // a fresh connection proves nothing: no retry
+      CHECK_FALSE(r.out.refused);            // a guess from the connection's end, not the server's word
     }());
     CHECK_FALSE(f.conn->reusable());
   }
@@ -307,7 +310,9 @@ struct client_fixture {
       auto [mine, theirs] = sentinel::test::make_memory_pipe(ex);
       sentinel::test::attach_memory(s, mine, alpn);
       peers.push_back(std::make_unique<h2_peer>(theirs));
-      peers.back()->respond = [](const request_seen& r) {
+      const bool refuse = peers.size() <= refusing_peers;
+      peers.back()->respond = [refuse](const request_seen& r) {
+        if (refuse) return h2_peer::answer{0, {}, {}, false, NGHTTP2_REFUSED_STREAM};
         return h2_peer::answer{200, echo_of(r), {}, false, 0};
       };
       asio::co_spawn(ex, peers.back()->run(), asio::detached);
@@ -341,6 +346,7 @@ struct client_fixture {
 
   asio::io_context io;
   std::vector<std::unique_ptr<h2_peer>> peers;
+  std::size_t refusing_peers = 0;  // the first connections refuse every stream (REFUSED_STREAM)
   std::string alpn;
   sentinel::http_client client;
 };
@@ -421,5 +427,47 @@ TEST_CASE("http2: https offers h2 only when asked; the server's choice picks the
     REQUIRE_FALSE(ec);
     CHECK(res.version() == 20);
     CHECK(res.body() == "GET /one ");
+  }
+}
+
+TEST_CASE("http2: a refused request is sent again on a new connection, any method, as max_refused allows",
+          "[http2][client]") {
+  sentinel::client_options o;
+  o.version = sentinel::http_version::http2_prior_knowledge;
+  o.retry.max_refused = 2;
+  auto post = [] {
+    sentinel::request req("POST", "http://h2.test/form");
+    req.set_body("data");
+    return req;
+  };
+  SECTION("refused twice: the third connection answers") {
+    client_fixture f(o);
+    f.refusing_peers = 2;
+    auto [ec, res] = run_until(f.io, sentinel::test::fetch(f.client, post()));
+    REQUIRE_FALSE(ec);
+    CHECK(res.body() == "POST /form data");  // not idempotent, still sent again: the server said so
+    CHECK(res.info().retries == 2);
+    CHECK(f.peers.size() == 3);
+    for (const auto& p : f.peers)
+      CHECK(p->requests.size() == 1);
+  }
+  SECTION("refused once more than allowed: stream_refused") {
+    client_fixture f(o);
+    f.refusing_peers = 3;
+    auto [ec, res] = run_until(f.io, sentinel::test::fetch(f.client, post()));
+    CHECK(ec == sentinel::error::stream_refused);
+    CHECK(ec == sentinel::condition::connection_lost);
+    CHECK(f.peers.size() == 3);
+    CHECK(f.client.stats().retries == 2);
+  }
+  SECTION("max_refused 0: never sent again") {
+    o.retry.max_refused = 0;
+    client_fixture f(o);
+    f.refusing_peers = 1;
+    sentinel::request req("GET", "http://h2.test/once");
+    auto [ec, res] = run_until(f.io, sentinel::test::fetch(f.client, std::move(req)));
+    CHECK(ec == sentinel::error::stream_refused);
+    CHECK(f.peers.size() == 1);
+    CHECK(f.client.stats().retries == 0);
   }
 }

@@ -478,3 +478,43 @@ TEST_CASE("pool unit: a retry never shares a connection that was open before it 
   }());
   CHECK(s.connects == 2);
 }
+
+TEST_CASE("pool unit: a retry waits ahead of first attempts, behind earlier retries", "[pool][unit]") {
+  // A server that ends each connection after N streams refuses what goes beyond N: a retry served after
+  // the first attempts that queued meanwhile would be refused again, and again.
+  script s;
+  sentinel::connection_pool_options opts;
+  opts.max_per_origin = 1;
+  fixture f(s, opts);
+  std::vector<int> order;
+  auto waiter = [&](int id, bool retry) -> asio::awaitable<void> {
+    d::connection_pool::lease l;
+    {
+      const std::error_code acquired = co_await f.acquire(l, "fake", !retry);
+      REQUIRE_FALSE(acquired);
+    }
+    order.push_back(id);
+    co_await f.sleep(1ms);
+  };
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    d::connection_pool::lease first;
+    {
+      const std::error_code acquired = co_await f.acquire(first);
+      REQUIRE_FALSE(acquired);
+    }
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, waiter(1, false), asio::detached);
+    asio::co_spawn(ex, waiter(2, true), asio::detached);
+    asio::co_spawn(ex, waiter(3, false), asio::detached);
+    asio::co_spawn(ex, waiter(4, true), asio::detached);
+    co_await f.sleep(2ms);
+    CHECK(f.pool.waiting_count() == 4);
+    first.give_back();
+    while (order.size() < 4)
+      co_await f.sleep(1ms);
+  }());
+  CHECK(order == std::vector<int>{2, 4, 1, 3});
+  // The retries want a connection opened after they asked: the first one is closed for them, and the
+  // second serves the rest.
+  CHECK(s.connects == 2);
+}

@@ -273,6 +273,55 @@ TEST_CASE("nginx h2c: a server that ends connections with GOAWAY after 10 reques
   CHECK(client.stats().connections_opened >= 10);  // at most 10 streams per connection
 }
 
+TEST_CASE(
+    "nginx h2c: streams refused by a GOAWAY under 64 in flight are retried together on one new "
+    "connection",
+    "[interop][nginx][http2]") {
+  SKIP_WITHOUT_H2_NGINX();
+  sentinel::test::nginx_options no;
+  no.http2 = true;
+  no.keepalive_requests = 50;  // a GOAWAY every 50 streams: the rest of the 64 in flight are refused
+  nginx ng(no);
+  asio::io_context ctx;
+  client_options o = h2_options(http_version::http2_prior_knowledge);
+  o.pool.max_per_origin = 1;
+  http_client client(ctx, o);
+  constexpr int total = 1000;
+  int started = 0, ok = 0, failed = 0;
+  std::string first_error;
+  auto loop = [&]() -> asio::awaitable<void> {
+    while (started < total) {
+      ++started;
+      auto [ec, res] = co_await fetch(client, request("GET", ng.h2c_url("/hello")));
+      if (!ec && res.status() == 200 && res.body() == "Hello, World!") {
+        ++ok;
+      } else {
+        ++failed;
+        if (first_error.empty()) first_error = ec ? ec.message() : std::to_string(res.status());
+      }
+    }
+  };
+  run_until(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        for (int i = 0; i < 64; ++i)
+          asio::co_spawn(ex, loop(), asio::detached);
+        while (ok + failed < total) {
+          asio::steady_timer t(ex, 1ms);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+      }(),
+      60s);
+  INFO(first_error << "\n" << ng.error_log());
+  CHECK(ok == total);
+  // 50 streams per connection: 20 connections carry 1,000. Each GOAWAY's refused streams share the next
+  // connection; a connection per retried stream would be hundreds.
+  const auto opened = client.stats().connections_opened;
+  CHECK(opened >= 20);
+  CHECK(opened <= 30);
+}
+
 TEST_CASE("nginx over h2 through a proxy: ALPN h2 inside a CONNECT tunnel; a forward proxy stays HTTP/1.1",
           "[interop][nginx][http2][proxy]") {
   SKIP_WITHOUT_H2_NGINX();

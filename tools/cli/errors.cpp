@@ -48,6 +48,8 @@ int exit_code_for_sentinel(error e) noexcept {
       return exit_code::partial;
     case error::empty_reply:
       return exit_code::empty_reply;
+    case error::stream_refused:
+      return exit_code::http2_stream;
     case error::bad_redirect:
       return exit_code::bad_url;  // curl: a Location it cannot parse is a malformed URL
     case error::bad_content_encoding:
@@ -143,6 +145,8 @@ std::string_view exit_code_summary(int code) noexcept {
       return "failure sending data";
     case exit_code::recv_error:
       return "failure receiving data";
+    case exit_code::http2_stream:
+      return "HTTP/2 stream error";
     case exit_code::certificate:
       return "server certificate verification failed";
     case exit_code::bad_content_encoding:

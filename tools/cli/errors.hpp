@@ -34,6 +34,7 @@ inline constexpr int certificate = 60;
 inline constexpr int bad_content_encoding = 61;
 inline constexpr int too_large = 63;  ///< curl's "maximum file size exceeded"
 inline constexpr int cacert_file = 77;
+inline constexpr int http2_stream = 92;     ///< curl's "stream error in the HTTP/2 framing layer"
 inline constexpr int head_too_large = 100;  ///< curl 8's CURLE_TOO_LARGE
 }  // namespace exit_code
 
