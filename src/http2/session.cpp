@@ -38,6 +38,9 @@ bool dropped(std::string_view lower_name, std::string_view value) noexcept {
 connection::connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l,
                        std::size_t max_streams)
     : session(std::move(origin)), ctx_(std::move(ctx)), link_(std::move(l)), max_streams_(max_streams) {
+  // The link's deadlines bounded its connect by the opening request's total deadline; the connection
+  // outlives that request, and each stream keeps its own deadlines (wait_for_stream).
+  link_->deadlines.stop();
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) throw std::bad_alloc();
   nghttp2_option_set_no_auto_window_update(opt, 0);  // the consumer takes each chunk as it comes
@@ -169,9 +172,11 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
     // A deadline passed, the body failed, or the caller cancelled: end this stream alone.
     st.ec = late;
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-    nghttp2_session_set_stream_user_data(ng_, id, nullptr);
     flush();
   }
+  // `st` dies with this frame: nghttp2 must not reach it again, whether it closed the stream or fail_all()
+  // ended it while nghttp2 still holds it open (a no-op for a stream nghttp2 has forgotten).
+  nghttp2_session_set_stream_user_data(ng_, id, nullptr);
   streams_.erase(id);
   out.ec = st.ec;
   out.bytes_received = st.bytes;
@@ -299,6 +304,7 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<session> /*keep_aliv
       }
       continue;
     }
+    if (dead_) break;  // failed meanwhile (a write error): nothing more is read into its streams
     if (c.size > 0 && !receive(c)) break;
     if (ec) {  // the end of the stream, or its error
       fail_all(is_end_of_stream(ec) ? make_error_code(error::unexpected_eof) : ec);

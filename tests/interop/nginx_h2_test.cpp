@@ -322,6 +322,54 @@ TEST_CASE(
   CHECK(opened <= 30);
 }
 
+TEST_CASE("nginx h2c: a connection busy past its opening request's total timeout stays up",
+          "[interop][nginx][http2]") {
+  // The connect ran under the opening request's total deadline; the connection must not inherit it, as
+  // each stream has its own. (It did: 64 streams on one connection all failed 10 s in, then a crash.)
+  SKIP_WITHOUT_H2_NGINX();
+  sentinel::test::nginx_options no;
+  no.http2 = true;
+  no.keepalive_requests = 10000000;  // no GOAWAY: one connection for the whole run
+  nginx ng(no);
+  asio::io_context ctx;
+  client_options o = h2_options(http_version::http2_prior_knowledge);
+  o.timeouts.total = 200ms;
+  http_client client(ctx, o);
+  int ok = 0, loops = 0;
+  std::string first_error;
+  const auto until = std::chrono::steady_clock::now() + 700ms;
+  run_until(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        for (int i = 0; i < 16; ++i) {
+          asio::co_spawn(
+              ex,
+              [&]() -> asio::awaitable<void> {
+                while (std::chrono::steady_clock::now() < until) {
+                  auto [ec, res] = co_await fetch(client, request("GET", ng.h2c_url("/hello")));
+                  if (!ec && res.status() == 200) {
+                    ++ok;
+                  } else if (first_error.empty()) {
+                    first_error = ec ? ec.message() : std::to_string(res.status());
+                  }
+                }
+                ++loops;
+              },
+              asio::detached);
+        }
+        while (loops < 16) {
+          asio::steady_timer t(ex, 1ms);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+      }(),
+      30s);
+  INFO(first_error << "\n" << ng.error_log());
+  CHECK(first_error.empty());
+  CHECK(ok > 16);
+  CHECK(client.stats().connections_opened == 1);  // the one connection, all along
+}
+
 TEST_CASE("nginx over h2 through a proxy: ALPN h2 inside a CONNECT tunnel; a forward proxy stays HTTP/1.1",
           "[interop][nginx][http2][proxy]") {
   SKIP_WITHOUT_H2_NGINX();
