@@ -147,9 +147,9 @@ struct client_options {
   std::string user_agent = std::string("sentinel/") + SENTINEL_VERSION_STRING;
   /// Ask for gzip/deflate (Accept-Encoding) and decode the body transparently.
   bool decompress = false;
-  /// HTTP/1.1 by default for now: HTTP/2 (`http2`: ALPN `h2,http/1.1` for https://) becomes the default
-  /// once a crash found under load in its connection handling is fixed (docs/http2.md, "Not built yet").
-  http_version version = http_version::http1_1;
+  /// https:// offers ALPN `h2,http/1.1` and speaks what the server picks, as curl and browsers do;
+  /// http:// is HTTP/1.1. `http1_1` keeps every connection HTTP/1.1.
+  http_version version = http_version::http2;
 };
 
 /// Per-request overrides of client_options. Unset members take the client's value.

@@ -719,7 +719,7 @@ TEST_CASE("nginx: /hello and /1m byte-exact with -o, HEAD, gzip, redirect", "[cl
   CHECK(echo.out == "echo me");
 }
 
-TEST_CASE("nginx: --http2 and --http2-prior-knowledge speak HTTP/2; --http1.1 and the default do not",
+TEST_CASE("nginx: HTTP/2 by default for https, --http2-prior-knowledge for h2c; --http1.1 turns it off",
           "[cli][fetch][nginx]") {
   if (!sentinel::http2_built) {
     auto r = run_tool({"--http2", "http://127.0.0.1:1/"});
@@ -739,11 +739,11 @@ TEST_CASE("nginx: --http2 and --http2-prior-knowledge speak HTTP/2; --http1.1 an
   auto h2 = run_tool({"--cacert", ca, "--http2", "-w", "%{http_version}\\n", ng.tls_url("/hello")});
   CHECK(h2.exit_code == 0);
   CHECK(h2.out == "Hello, World!2\n");
-  // No option: HTTP/1.1 (the library's default, until HTTP/2's is: docs/http2.md).
+  // No option: h2 offered to https:// (curl's default too); http:// stays HTTP/1.1.
   auto by_default =
       run_tool({"--cacert", ca, "-w", "%{http_version}\\n", ng.tls_url("/hello"), ng.url("/hello")});
   CHECK(by_default.exit_code == 0);
-  CHECK(by_default.out == "Hello, World!1.1\nHello, World!1.1\n");
+  CHECK(by_default.out == "Hello, World!2\nHello, World!1.1\n");
   auto verbose = run_tool({"--cacert", ca, "--http2", "-v", "-o", "/dev/null", ng.tls_url("/hello")});
   CHECK(verbose.exit_code == 0);
   CHECK_THAT(verbose.err, Catch::Contains("> GET /hello HTTP/2\n") &&

@@ -409,10 +409,14 @@ TEST_CASE("http2: https offers h2 only when asked; the server's choice picks the
     }
     CHECK(f.peers.size() == 1);
   }
-  SECTION("the default is HTTP/1.1 only: a server that picks h2 picked what was not offered") {
+  SECTION("the default offers h2 to https:// and speaks what the server picks") {
     client_fixture f(sentinel::client_options{}, "h2");
-    const auto results = f.send_all("https://h2.test/p", 1);
-    CHECK(std::get<0>(results[0]) == sentinel::error::alpn_mismatch);
+    const auto results = f.send_all("https://h2.test/p", 3);
+    for (const auto& [ec, res] : results) {
+      REQUIRE_FALSE(ec);
+      CHECK(res.version() == 20);
+    }
+    CHECK(f.peers.size() == 1);
   }
   SECTION("HTTP/1.1 only: a server that picks h2 picked what was not offered") {
     client_fixture f(http1_only(), "h2");

@@ -223,7 +223,7 @@ TEST_CASE("TLS: requests queued behind a failing handshake fail too, and free th
     CHECK(server->wait_for_closed(3));
     CHECK(server->tls_handshake_failures() == 3);
   }
-  SECTION("h2 offered: they waited for the one connection that could carry them all") {
+  SECTION("h2 offered (the default): they waited for the one connection that could carry them all") {
     send_three(sentinel::http_version::http2, *server);
     const std::size_t attempts = sentinel::http2_built ? 1 : 3;  // without HTTP/2 the offer is HTTP/1.1's
     CHECK(server->wait_for_closed(attempts));

@@ -165,7 +165,7 @@ sentinel::client_options client_options_for(const fetch_options& o) {
   c.redirect.max_redirects =
       o.max_redirs < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(o.max_redirs);
   c.decompress = o.compressed;
-  if (o.version) c.version = *o.version;  // else the library's default (HTTP/1.1 for now)
+  if (o.version) c.version = *o.version;  // else the library's default: h2 offered to https://
   c.tls.ca_file = o.cacert;
   c.tls.ca_path = o.capath;
   c.tls.insecure_skip_verify = o.insecure;

@@ -96,8 +96,8 @@ fetch_parse_result parse_fetch_args(int argc, char** argv) {
       {"--http1.1", http_version::http1_1},
       {"--http2", http_version::http2},
       {"--http2-prior-knowledge", http_version::http2_prior_knowledge}};
-  const char* const version_help[] = {"Use HTTP/1.1 only (the default)",
-                                      "Offer HTTP/2 to https:// servers (ALPN h2, http/1.1)",
+  const char* const version_help[] = {"Use HTTP/1.1 only",
+                                      "Offer HTTP/2 to https:// servers (ALPN h2, http/1.1; the default)",
                                       "Speak HTTP/2 from the first byte (h2c for http://)"};
   for (std::size_t i = 0; i < std::size(versions); ++i) {
     const http_version v = versions[i].second;
