@@ -2,6 +2,7 @@
 # Bounded libFuzzer run of every fuzz target (tests/fuzz/README.md), one target at a time.
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]      SECONDS per target (default 60); TARGETs: response chunked url
+#                                            http2 (the default: all four; http2 only when HTTP/2 is built)
 #
 # Configures a clang build directory with libFuzzer + ASan + UBSan if it does not exist yet (default
 # build-fuzz, or $SENTINEL_FUZZ_BUILD), builds the targets, and runs each with the corpus from
@@ -15,11 +16,12 @@ set -euo pipefail
 seconds=${1:-60}
 shift || true
 if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
-  echo "usage: $0 [SECONDS] [response|chunked|url ...]" >&2
+  echo "usage: $0 [SECONDS] [response|chunked|url|http2 ...]" >&2
   exit 2
 fi
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(response chunked url)
+explicit=${#targets[@]}
+[ "$explicit" -eq 0 ] && targets=(response chunked url http2)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SENTINEL_FUZZ_BUILD:-$root/build-fuzz}
@@ -42,13 +44,18 @@ if [ ! -f "$build/build.ninja" ]; then
   rm -f "$setup_log"
 fi
 for t in "${targets[@]}"; do
-  case $t in response | chunked | url) ;; *)
+  case $t in response | chunked | url | http2) ;; *)
     echo "fuzz.sh: unknown target '$t'" >&2
     exit 2
     ;;
   esac
 done
 mkdir -p "$build/fuzz"
+# fuzz_http2 exists only in a build with HTTP/2 (nghttp2): by default it is left out without it.
+if [ "$explicit" -eq 0 ] && ! ninja -C "$build" -t targets all 2>/dev/null | grep -q '^tests/fuzz/fuzz_http2:'; then
+  echo "fuzz.sh: http2 skipped: this build has no HTTP/2 (nghttp2)"
+  targets=(response chunked url)
+fi
 if ! ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz_}" >"$build/fuzz/build.log" 2>&1; then
   tail -40 "$build/fuzz/build.log" >&2
   echo "fuzz.sh: build failed (full log: $build/fuzz/build.log)" >&2

@@ -259,6 +259,74 @@ URL = [
 ]
 
 
+# HTTP/2 (fuzz_http2.cpp): the mode byte, then the server's frames. The client's streams are 1 (GET),
+# 3 (HEAD) and 5 (POST, with a body). Mode bits 0-2 split, 3 a 64-byte body limit, 4 the client closes,
+# 5 the streams start one by one.
+def h2_mode(split=0, limit=False, client_closes=False, one_by_one=False):
+    return bytes([split | (0x08 if limit else 0) | (0x10 if client_closes else 0) |
+                  (0x20 if one_by_one else 0)])
+
+
+def frame(kind, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+DATA, HEADERS, RST, SETTINGS, PING, GOAWAY, WINDOW, CONT = 0, 1, 3, 4, 6, 7, 8, 9
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+S200 = b"\x88"                  # :status 200 (HPACK static table)
+S204, S304 = b"\x89", b"\x8b"   # :status 204, 304
+S100 = b"\x48\x03100"           # :status 100 (literal, indexed name)
+
+
+def cl(n):                      # content-length (literal with indexing, static name 28)
+    v = str(n).encode()
+    return b"\x5c" + bytes([len(v)]) + v
+
+
+def field(name, value):         # a literal field with a new name
+    return b"\x40" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+PREFACE = frame(SETTINGS, 0, 0) + frame(SETTINGS, ACK, 0)
+
+
+def answer(stream, body=b"hello", status=S200, extra=b""):
+    head = status + cl(len(body)) + extra
+    if not body:
+        return frame(HEADERS, END_HEADERS | END_STREAM, stream, head)
+    return frame(HEADERS, END_HEADERS, stream, head) + frame(DATA, END_STREAM, stream, body)
+
+
+ALL = answer(1) + frame(HEADERS, END_HEADERS | END_STREAM, 3, S200 + cl(5)) + answer(5, b"posted")
+HTTP2 = [
+    ("three-answers", h2_mode(), PREFACE + ALL),
+    ("three-answers-bytewise", h2_mode(split=2), PREFACE + ALL),
+    ("one-by-one", h2_mode(split=4, one_by_one=True), PREFACE + ALL),
+    ("client-closes", h2_mode(split=3, client_closes=True), PREFACE + answer(1)),
+    ("interim-100", h2_mode(split=5), PREFACE + frame(HEADERS, END_HEADERS, 1, S100) + answer(1)),
+    ("trailers", h2_mode(split=1), PREFACE + frame(HEADERS, END_HEADERS, 1, S200) +
+     frame(DATA, 0, 1, b"body") + frame(HEADERS, END_HEADERS | END_STREAM, 1, field(b"x-sum", b"abc"))),
+    ("204-304", h2_mode(), PREFACE + answer(1, b"", S204) + answer(3, b"", S304) + answer(5)),
+    ("body-over-limit", h2_mode(split=4, limit=True), PREFACE + answer(1, b"x" * 100) + ALL),
+    ("length-mismatch", h2_mode(split=6), PREFACE + frame(HEADERS, END_HEADERS, 1, S200 + cl(3)) +
+     frame(DATA, END_STREAM, 1, b"toolong")),
+    ("reset-refused", h2_mode(), PREFACE + frame(RST, 0, 1, (7).to_bytes(4, "big")) +
+     frame(RST, 0, 3, (2).to_bytes(4, "big")) + answer(5)),
+    ("goaway-last-1", h2_mode(split=7), PREFACE + frame(GOAWAY, 0, 0, (1).to_bytes(4, "big") + bytes(4)) +
+     answer(1)),
+    ("continuation", h2_mode(split=5), PREFACE + frame(HEADERS, 0, 1, S200) +
+     frame(CONT, 0, 1, field(b"x-a", b"1")) + frame(CONT, END_HEADERS, 1, cl(5)) +
+     frame(DATA, END_STREAM, 1, b"hello")),
+    ("ping-window-settings", h2_mode(split=4), PREFACE + frame(PING, 0, 0, bytes(8)) +
+     frame(WINDOW, 0, 0, (65535).to_bytes(4, "big")) +
+     frame(SETTINGS, 0, 0, (3).to_bytes(2, "big") + (1).to_bytes(4, "big")) + ALL),
+    ("zero-window", h2_mode(), frame(SETTINGS, 0, 0, (4).to_bytes(2, "big") + bytes(4)) + answer(1)),
+    ("padded-data", h2_mode(split=3), PREFACE + frame(HEADERS, END_HEADERS, 1, S200 + cl(2)) +
+     frame(DATA, END_STREAM | 0x8, 1, b"\x03ok\0\0\0")),
+    ("no-preface", h2_mode(), ALL),
+]
+
+
 def write(target, entries, with_mode):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -284,6 +352,7 @@ def main():
     write("response", RESPONSE, True)
     write("chunked", CHUNKED, True)
     write("url", URL, False)
+    write("http2", HTTP2, True)
     return 0
 
 
