@@ -63,12 +63,34 @@ void finish(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
   }
 }
 
+// The limits of a head (or trailer block), as HTTP/1 counts them: each field a line `name: value\r\n`.
+std::error_code count_field(stream_state& st, const header_limits& l, std::string_view n,
+                            std::string_view v) noexcept {
+  const std::size_t line = n.size() + v.size() + 4;
+  st.block_bytes += line;
+  if (n.empty() || n.front() != ':') ++st.block_fields;
+  if (l.max_header_line_bytes > 0 && line > l.max_header_line_bytes)
+    return make_error_code(error::header_line_too_long);
+  if (st.block_bytes > l.max_head_bytes) return make_error_code(error::header_too_large);
+  if (st.block_fields > l.max_header_count) return make_error_code(error::too_many_headers);
+  return {};
+}
+
+int on_begin_headers(nghttp2_session* s, const nghttp2_frame* frame, void*) {
+  if (stream_state* st = state_of(s, frame->hd.stream_id)) st->block_bytes = st->block_fields = 0;
+  return 0;
+}
+
 int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
-              const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void*) {
+              const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* conn) {
   if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   stream_state* st = state_of(s, frame->hd.stream_id);
   if (st == nullptr || st->ec) return 0;
   const std::string_view n = view(name, namelen), v = view(value, valuelen);
+  if (const std::error_code e = count_field(*st, static_cast<const connection*>(conn)->limits(), n, v)) {
+    st->ec = e;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // nghttp2 resets the stream and skips the rest
+  }
   try {                   // nothing may unwind through nghttp2's C frames
     if (st->head_done) {  // a trailer block
       st->res->trailers().add(n, v);
@@ -143,7 +165,11 @@ int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::
 
 // Frame headers as they arrive, before nghttp2 judges them: what a stream it then resets for breaking the
 // HTTP messaging rules was sent.
-int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void*) {
+int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* conn) {
+  if ((hd->type == NGHTTP2_HEADERS || hd->type == NGHTTP2_CONTINUATION) &&
+      !static_cast<connection*>(conn)->header_block_frame(hd->length,
+                                                          (hd->flags & NGHTTP2_FLAG_END_HEADERS) != 0))
+    return NGHTTP2_ERR_CALLBACK_FAILURE;  // the whole connection: receive() fails it with header_too_large
   if (hd->stream_id == 0 || (hd->type != NGHTTP2_DATA && hd->type != NGHTTP2_HEADERS)) return 0;
   stream_state* st = state_of(s, hd->stream_id);
   if (st == nullptr) return 0;
@@ -188,6 +214,7 @@ struct session_callbacks {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
   }
   ~session_callbacks() { nghttp2_session_callbacks_del(cbs); }
 };

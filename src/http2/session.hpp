@@ -38,11 +38,19 @@ namespace sentinel::detail::http2 {
 constexpr std::int32_t stream_window = 16 * 1024 * 1024;
 constexpr std::int32_t connection_window = 64 * 1024 * 1024;
 
+/// What one header block from the server may hold (the client's limit_options, as HTTP/1 applies them):
+/// each field counts as the HTTP/1 line it would be, `name: value` and its line end.
+struct header_limits {
+  std::size_t max_head_bytes = 64 * 1024;         ///< error::header_too_large
+  std::size_t max_header_count = 100;             ///< error::too_many_headers (pseudo-headers aside)
+  std::size_t max_header_line_bytes = 64 * 1024;  ///< error::header_line_too_long (0: none of its own)
+};
+
 class connection final : public session {
  public:
   /// `max_streams`: exchanges carried at once at most (the server may allow fewer); 0 counts as 1.
   connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l,
-             std::size_t max_streams = 100);
+             std::size_t max_streams = 100, header_limits limits = {});
   ~connection() override;
 
   std::size_t capacity() const noexcept override;
@@ -71,6 +79,13 @@ class connection final : public session {
   void start();
 
   struct stream_state;  // one exchange (session.cpp)
+
+  const header_limits& limits() const noexcept { return limits_; }
+  /// A HEADERS or CONTINUATION frame of `length` bytes begins (callbacks.cpp): false when the header
+  /// block it belongs to grew past what any head within the limits needs, in bytes or in frames (the
+  /// CONTINUATION flood of CVE-2024-27316 / CVE-2024-28182, whatever nghttp2's version does about it).
+  /// The connection then fails with error::header_too_large.
+  bool header_block_frame(std::size_t length, bool ends_block) noexcept;
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
@@ -107,6 +122,10 @@ class connection final : public session {
   bool parking_ = false;               // the reader was asked to park
   bool closed_ = false;
   std::size_t max_streams_;  // the client's cap on capacity()
+  header_limits limits_;
+  std::size_t block_bytes_ = 0;   // the header block being received: its frames' bytes so far
+  std::size_t block_frames_ = 0;  // and its frames
+  std::error_code failure_;       // why a callback failed the connection (else nghttp2's protocol error)
 };
 
 }  // namespace sentinel::detail::http2

@@ -29,19 +29,21 @@ struct connection::stream_state {
   bool hold = false;         // Expect: 100-continue: the body waits for a 100 or continue_timeout
   int status = 0;
   headers fields;
-  bool head_done = false;       // the final response head was handed to the consumer
-  bool rearm = false;           // the exchange's wait was woken to re-arm its deadline, not cancelled
-  bool ended = false;           // the whole response arrived
-  bool closed = false;          // nghttp2 closed the stream
-  bool refused = false;         // reset with REFUSED_STREAM (or above a GOAWAY's last stream id)
-  bool stale = false;           // on a reused connection that died before a frame of it came back
-  std::size_t bytes = 0;        // DATA bytes received
-  std::uint64_t framed = 0;     // DATA frame payload announced (padding included), valid or not
-  bool end_seen = false;        // a frame with END_STREAM arrived, valid or not
-  bool heard = false;           // a HEADERS or DATA frame of this stream arrived
-  bool on_reused = false;       // it was not the connection's first exchange
-  std::uint64_t max_body = 0;   // zero: unlimited
-  clock::time_point last_byte;  // when the last frame of the response came (idle deadline)
+  bool head_done = false;        // the final response head was handed to the consumer
+  bool rearm = false;            // the exchange's wait was woken to re-arm its deadline, not cancelled
+  bool ended = false;            // the whole response arrived
+  bool closed = false;           // nghttp2 closed the stream
+  bool refused = false;          // reset with REFUSED_STREAM (or above a GOAWAY's last stream id)
+  bool stale = false;            // on a reused connection that died before a frame of it came back
+  std::size_t bytes = 0;         // DATA bytes received
+  std::uint64_t framed = 0;      // DATA frame payload announced (padding included), valid or not
+  bool end_seen = false;         // a frame with END_STREAM arrived, valid or not
+  bool heard = false;            // a HEADERS or DATA frame of this stream arrived
+  std::size_t block_bytes = 0;   // the header block being received, counted as HTTP/1 lines
+  std::size_t block_fields = 0;  // and its fields (pseudo-headers aside)
+  bool on_reused = false;        // it was not the connection's first exchange
+  std::uint64_t max_body = 0;    // zero: unlimited
+  clock::time_point last_byte;   // when the last frame of the response came (idle deadline)
   std::error_code ec;
   asio::steady_timer wake;  // exchange() waits here; cancelled when the stream closes
 };

@@ -26,7 +26,11 @@ session_factory make_session_factory(std::shared_ptr<connection_context> ctx, co
   f.make = [ctx = std::move(ctx), parser, max_streams](const std::string& origin, std::string_view protocol,
                                                        std::shared_ptr<link> l) -> std::unique_ptr<session> {
 #ifdef SENTINEL_HAS_HTTP2
-    if (protocol == "h2") return std::make_unique<http2::connection>(ctx, origin, std::move(l), max_streams);
+    if (protocol == "h2") {
+      const http2::header_limits heads{parser.max_head_bytes, parser.max_header_count,
+                                       parser.max_header_line_bytes};
+      return std::make_unique<http2::connection>(ctx, origin, std::move(l), max_streams, heads);
+    }
 #else
     (void)protocol, (void)max_streams;
 #endif

@@ -47,6 +47,7 @@ class h2_peer {
     bool silent = false;                     // never answer
     bool head_only = false;                  // send the head, then nothing more
     std::string declared_length = {};        // the content-length sent ("": the body's true size)
+    std::vector<std::pair<std::string, std::string>> fields = {};  // more fields in the head
   };
   std::function<answer(const request_seen&)> respond;
   std::uint32_t max_streams = 100;
@@ -107,6 +108,7 @@ class h2_peer {
     std::string body;
     std::size_t sent = 0;
     std::vector<std::pair<std::string, std::string>> trailers;
+    std::vector<std::pair<std::string, std::string>> fields;
   };
 
   void send() {
@@ -197,15 +199,18 @@ class h2_peer {
     o.trailers = a.trailers;
     std::string k1 = ":status", v1 = std::to_string(a.status), k2 = "content-length",
                 v2 = a.declared_length.empty() ? std::to_string(a.body.size()) : a.declared_length;
-    nghttp2_nv nv[] = {make_nv(k1, v1), make_nv(k2, v2)};
+    o.fields = a.fields;
+    std::vector<nghttp2_nv> nv{make_nv(k1, v1), make_nv(k2, v2)};
+    for (auto& [name, value] : o.fields)
+      nv.push_back(make_nv(name, value));
     if (a.head_only) {
-      nghttp2_submit_headers(s, NGHTTP2_FLAG_NONE, id, nullptr, nv, 2, nullptr);
+      nghttp2_submit_headers(s, NGHTTP2_FLAG_NONE, id, nullptr, nv.data(), nv.size(), nullptr);
       return;
     }
     nghttp2_data_provider prd{};
     prd.source.ptr = &o;
     prd.read_callback = read_body;
-    nghttp2_submit_response(s, id, nv, 2, &prd);
+    nghttp2_submit_response(s, id, nv.data(), nv.size(), &prd);
   }
 
   sentinel::test::memory_stream s_;
@@ -229,14 +234,15 @@ struct collect final : sentinel::detail::response_consumer {
 
 // A session over a fresh pipe to a fresh peer.
 struct fixture {
-  fixture()
+  explicit fixture(sentinel::detail::http2::header_limits limits = {})
       : ctx(std::make_shared<sentinel::detail::connection_context>(io.get_executor(), sentinel::tls_options{},
                                                                    80 * 1024)) {
     auto [mine, theirs] = sentinel::test::make_memory_pipe(io.get_executor());
     auto l = std::make_shared<sentinel::detail::link>(io.get_executor());
     sentinel::test::attach_memory(l->io, mine, "h2");
     peer = std::make_unique<h2_peer>(theirs);
-    conn = std::make_shared<sentinel::detail::http2::connection>(ctx, "http://h2.test:80", std::move(l));
+    conn = std::make_shared<sentinel::detail::http2::connection>(ctx, "http://h2.test:80", std::move(l), 100,
+                                                                 limits);
   }
   ~fixture() { conn->close(); }
 
