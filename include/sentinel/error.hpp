@@ -84,6 +84,10 @@ enum class error {
   /// above a GOAWAY's last stream id), as often as `retry.max_refused` allowed sending it again.
   /// (Appended here so that no existing value moves.)
   stream_refused,
+  /// The server reset the HTTP/2 stream (RST_STREAM) with an error code other than NO_ERROR or
+  /// REFUSED_STREAM; the response's `info().failure.http2_error` holds the code. (Appended here so that no
+  /// existing value moves.)
+  stream_reset,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

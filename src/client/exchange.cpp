@@ -41,6 +41,7 @@ class active_exchange {
 void exchange_failed(transfer_info& info, const exchange_outcome& r, const tcp::endpoint& peer,
                      const route& rt) {
   info.failure.phase = r.failed_sending ? phase::send : phase::receive;
+  info.failure.http2_error = r.http2_error;
   info.failure.endpoint =
       peer.port() != 0 ? endpoint_text(peer) : (rt.proxy != nullptr ? *rt.proxy : *rt.target).host_port();
 }

@@ -180,7 +180,7 @@ int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* conn) {
 }
 
 // Why a stream that did not end well closed (`code` is the RST_STREAM's, ours or the server's).
-std::error_code close_reason(const stream_state& st, std::uint32_t code) noexcept {
+std::error_code close_reason(stream_state& st, std::uint32_t code) noexcept {
   if (code == NGHTTP2_NO_ERROR) return make_error_code(error::unexpected_eof);
   if (code == NGHTTP2_REFUSED_STREAM) return make_error_code(error::stream_refused);
   const auto declared = st.head_done ? declared_length(*st.res) : std::nullopt;
@@ -189,7 +189,8 @@ std::error_code close_reason(const stream_state& st, std::uint32_t code) noexcep
     if (st.framed > *declared) return make_error_code(error::body_length_mismatch);
     if (st.end_seen && st.bytes < *declared) return make_error_code(error::unexpected_eof);  // cut short
   }
-  return make_error_code(asio::error::connection_reset);
+  st.reset_code = code;
+  return make_error_code(error::stream_reset);
 }
 
 // Never a fatal error here (nghttp2 would tear the whole session down for one stream).

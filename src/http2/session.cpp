@@ -198,6 +198,7 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   out.request_written = st.body_done;
   out.not_processed = st.refused || st.stale;
   out.refused = st.refused;
+  out.http2_error = st.reset_code;
   res.info().bytes_received = st.bytes;
   co_return out;
 }

@@ -70,9 +70,10 @@ constexpr error_info error_table[] = {
     {"body_length_mismatch", "the response body is longer than its content-length"},
     {"stream_refused",
      "the server refused the request without processing it (HTTP/2 REFUSED_STREAM or GOAWAY)"},
+    {"stream_reset", "the HTTP/2 stream was reset (RST_STREAM)"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::stream_refused) == error_count - 1,
+static_assert(static_cast<int>(error::stream_reset) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -100,6 +101,7 @@ int condition_of(error e) noexcept {
     case error::unexpected_eof:
     case error::empty_reply:
     case error::stream_refused:
+    case error::stream_reset:
       return static_cast<int>(condition::connection_lost);
     case error::header_too_large:
     case error::too_many_headers:

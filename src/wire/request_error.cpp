@@ -3,6 +3,7 @@
 #include <sentinel/response.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <string>
 
@@ -33,13 +34,43 @@ const phase_words& words_of(phase p) noexcept {
   return i < std::size(words) ? words[i] : words[0];
 }
 
+// RFC 9113 §7's names (written here rather than asking nghttp2: this layer does not link it, and a build
+// without HTTP/2 still describes what a caller puts in failure_info).
+std::string http2_error_name(std::uint32_t code) {
+  constexpr const char* names[] = {"NO_ERROR",
+                                   "PROTOCOL_ERROR",
+                                   "INTERNAL_ERROR",
+                                   "FLOW_CONTROL_ERROR",
+                                   "SETTINGS_TIMEOUT",
+                                   "STREAM_CLOSED",
+                                   "FRAME_SIZE_ERROR",
+                                   "REFUSED_STREAM",
+                                   "CANCEL",
+                                   "COMPRESSION_ERROR",
+                                   "CONNECT_ERROR",
+                                   "ENHANCE_YOUR_CALM",
+                                   "INADEQUATE_SECURITY",
+                                   "HTTP_1_1_REQUIRED"};
+  if (code < std::size(names)) return names[code];
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string h = "error 0x";
+  bool digits = false;
+  for (int shift = 28; shift >= 0; shift -= 4) {
+    const unsigned d = (code >> shift) & 0xf;
+    digits = digits || d != 0 || shift == 0;
+    if (digits) h += hex[d];
+  }
+  return h;
+}
+
 // "connect to 127.0.0.1:1", "resolve example.com:80", ...: what was being done, to whom.
 std::string doing(const failure_info& f) {
   const phase_words& w = words_of(f.phase);
   if (f.phase == phase::none) return {};
   if (f.phase == phase::redirect) return w.verb;  // no endpoint: the response that redirected is known
-  if (f.endpoint.empty()) return w.name;
-  return w.verb + f.endpoint;
+  std::string d = f.endpoint.empty() ? std::string(w.name) : w.verb + f.endpoint;
+  if (f.http2_error != 0) d += " (HTTP/2 " + http2_error_name(f.http2_error) + ")";
+  return d;
 }
 
 // The part before the code's message: "GET http://h/: connect to 1.2.3.4:80" (what is known of it).

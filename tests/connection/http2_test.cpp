@@ -116,7 +116,9 @@ TEST_CASE("http2: a reset stream fails alone; a refused one is reported as not p
   f.start_peer();
   run_until(f.io, [&]() -> asio::awaitable<void> {
     const auto reset = co_await f.send("GET", "/reset");
-    CHECK(reset.out.ec == asio::error::connection_reset);
+    CHECK(reset.out.ec == sentinel::error::stream_reset);  // typed, with the code the server sent
+    CHECK(reset.out.ec == sentinel::condition::connection_lost);
+    CHECK(reset.out.http2_error == NGHTTP2_INTERNAL_ERROR);
     CHECK_FALSE(reset.out.not_processed);
     CHECK_FALSE(reset.out.refused);
     const auto refused = co_await f.send("GET", "/refused");

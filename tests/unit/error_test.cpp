@@ -18,7 +18,7 @@ using sentinel::error;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_url);
-constexpr int last_error = static_cast<int>(error::stream_refused);
+constexpr int last_error = static_cast<int>(error::stream_reset);
 
 // A category with the same name as Asio's misc category but a different address: what a program sees when
 // two copies of Asio are linked into different shared objects.
@@ -143,6 +143,7 @@ TEST_CASE("sentinel errors map onto exactly one condition", "[error]") {
       {error::alpn_mismatch, condition::tls},
       {error::body_length_mismatch, condition::protocol},
       {error::stream_refused, condition::connection_lost},
+      {error::stream_reset, condition::connection_lost},
   };
   for (const row& r : rows) {
     const std::error_code ec = r.e;
@@ -255,4 +256,26 @@ TEST_CASE("phases: names, and describe() leaves out what is unknown", "[error]")
   CHECK(std::string(e.what()) == "GET http://127.0.0.1:1/: follow redirect: " + refused.message());
   CHECK(e.code() == refused);
   CHECK(std::string(sentinel::request_error(refused, {}).what()) == "request: " + refused.message());
+}
+
+TEST_CASE("describe() names the HTTP/2 error code of a reset stream", "[error]") {
+  using sentinel::failure_info;
+  using sentinel::phase;
+  const std::error_code reset = sentinel::error::stream_reset;
+  failure_info f;
+  f.phase = phase::receive;
+  f.endpoint = "127.0.0.1:443";
+  f.method = "GET";
+  f.url = "https://127.0.0.1/";
+  f.http2_error = 2;
+  CHECK(sentinel::describe(f) ==
+        "GET https://127.0.0.1/: receive from 127.0.0.1:443 (HTTP/2 INTERNAL_ERROR)");
+  CHECK(std::string(sentinel::request_error(reset, f).what()) ==
+        "GET https://127.0.0.1/: receive from 127.0.0.1:443 (HTTP/2 INTERNAL_ERROR): " + reset.message());
+  f.http2_error = 0xb;
+  CHECK(sentinel::describe(f).ends_with("(HTTP/2 ENHANCE_YOUR_CALM)"));
+  f.http2_error = 0x1a2;  // not one RFC 9113 names
+  CHECK(sentinel::describe(f).ends_with("(HTTP/2 error 0x1a2)"));
+  f.http2_error = 0;
+  CHECK(sentinel::describe(f) == "GET https://127.0.0.1/: receive from 127.0.0.1:443");
 }

@@ -49,6 +49,7 @@ int exit_code_for_sentinel(error e) noexcept {
     case error::empty_reply:
       return exit_code::empty_reply;
     case error::stream_refused:
+    case error::stream_reset:
       return exit_code::http2_stream;
     case error::bad_redirect:
       return exit_code::bad_url;  // curl: a Location it cannot parse is a malformed URL
