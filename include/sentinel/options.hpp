@@ -64,6 +64,10 @@ struct connection_pool_options {
   /// SETTINGS_MAX_CONCURRENT_STREAMS may allow fewer). Past it a request opens another connection (within
   /// max_per_origin) or waits. 0 counts as 1.
   std::size_t max_streams_per_connection = 100;
+  /// HTTP/2: a pooled connection that has heard nothing from its server for this long is checked with a
+  /// PING before it carries the next request (Go's ReadIdleTimeout); with no answer within
+  /// timeouts.connect it is dropped and the request goes to a new connection. 0: never.
+  std::chrono::milliseconds ping_after_idle{std::chrono::seconds(30)};
 };
 
 /// Redirect policy. 301/302/303 turn a POST into a GET without body (303 turns every method but HEAD

@@ -48,6 +48,7 @@ void plan_exchange(const client_options& opts, const request& req, clock::time_p
   // only when the request sets one.
   params.max_body_bytes = ro.max_body_bytes.value_or(ro.on_body ? 0 : opts.limits.max_body_bytes);
   plan.connect_timeout = ro.connect_timeout.value_or(to.connect);
+  params.ping_timeout = plan.connect_timeout;
   plan.acquire_deadline =
       std::min(deadline_after(ro.pool_acquire_timeout.value_or(to.pool_acquire)), total_deadline);
   plan.acquire_error = plan.acquire_deadline == total_deadline ? error::request_timeout : error::pool_timeout;

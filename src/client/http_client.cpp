@@ -18,8 +18,7 @@ client_core::client_core(asio::any_io_executor executor, client_options options)
       // large bodies cheap (a 512-byte read buffer made Beast 10x slower on 1 MiB bodies).
       conns(std::make_shared<connection_context>(ex, opts.tls, opts.limits.max_head_bytes + 64 * 1024)),
       proxies(opts.proxy),
-      pool(conns, opts.pool, make_session_factory(conns, opts.limits, opts.pool.max_streams_per_connection)) {
-}
+      pool(conns, opts.pool, make_session_factory(conns, opts.limits, opts.pool)) {}
 
 client_core::~client_core() {
   pool.shutdown();

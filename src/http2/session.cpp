@@ -44,12 +44,15 @@ std::uint32_t max_header_list_size(const header_limits& l) noexcept {
 }  // namespace
 
 connection::connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l,
-                       std::size_t max_streams, header_limits limits)
+                       connection_options o)
     : session(std::move(origin)),
       ctx_(std::move(ctx)),
       link_(std::move(l)),
-      max_streams_(max_streams),
-      limits_(limits) {
+      max_streams_(o.max_streams),
+      limits_(o.heads),
+      ping_after_idle_(o.ping_after_idle),
+      last_heard_(clock::now()),
+      ping_wait_(ctx_->ex) {
   // The link's deadlines bounded its connect by the opening request's total deadline; the connection
   // outlives that request, and each stream keeps its own deadlines (wait_for_stream).
   link_->deadlines.stop();
@@ -163,6 +166,13 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
     out.ec = dead_ ? dead_ : make_error_code(error::unexpected_eof);
     out.not_processed = true;  // no stream was opened
     co_return out;
+  }
+  if (needs_health_check()) {
+    if (const std::error_code ec = co_await check_health(params.ping_timeout)) {
+      out.ec = ec;
+      out.not_processed = out.refused = true;  // nothing was sent: any method may go elsewhere
+      co_return out;
+    }
   }
   stream_state st(ctx_->ex);
   st.on_reused = exchanges_++ > 0;
@@ -291,6 +301,7 @@ asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st, c
 }
 
 bool connection::receive(inbound::chunk c) noexcept {
+  last_heard_ = clock::now();
   const auto n = nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(c.data), c.size);
   in_.keep(link_->io, c, c.size);
   if (n < 0) {
@@ -392,6 +403,7 @@ bool connection::header_block_frame(std::size_t length, bool ends_block) noexcep
 
 void connection::fail_all(std::error_code ec) noexcept {
   if (!dead_) dead_ = ec;
+  ping_wait_.cancel();  // a health check waiting for its PING's answer
   for (auto& [id, st] : streams_) {
     if (!st->closed && !st->ended && !st->ec) {
       st->ec = ec;

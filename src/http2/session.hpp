@@ -46,11 +46,19 @@ struct header_limits {
   std::size_t max_header_line_bytes = 64 * 1024;  ///< error::header_line_too_long (0: none of its own)
 };
 
+/// How a connection behaves (the client's options, as the session factory passes them on).
+struct connection_options {
+  std::size_t max_streams = 100;  ///< exchanges carried at once at most (the server may allow fewer); 0: 1
+  header_limits heads;
+  /// A connection that heard nothing from its server for this long is checked with a PING before its next
+  /// exchange (connection_pool_options::ping_after_idle); zero: never.
+  clock::duration ping_after_idle{};
+};
+
 class connection final : public session {
  public:
-  /// `max_streams`: exchanges carried at once at most (the server may allow fewer); 0 counts as 1.
   connection(std::shared_ptr<connection_context> ctx, std::string origin, std::shared_ptr<link> l,
-             std::size_t max_streams = 100, header_limits limits = {});
+             connection_options o = {});
   ~connection() override;
 
   std::size_t capacity() const noexcept override;
@@ -86,6 +94,8 @@ class connection final : public session {
   /// CONTINUATION flood of CVE-2024-27316 / CVE-2024-28182, whatever nghttp2's version does about it).
   /// The connection then fails with error::header_too_large.
   bool header_block_frame(std::size_t length, bool ends_block) noexcept;
+  /// The server answered our PING (callbacks.cpp).
+  void on_ping_ack() noexcept;
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
@@ -106,6 +116,10 @@ class connection final : public session {
   void flush() noexcept;  // drains nghttp2's output and starts the writer if it is not running
   asio::awaitable<void> write_loop(std::shared_ptr<session> keep_alive);
   void fail_all(std::error_code ec) noexcept;
+  /// Before an exchange on a connection silent for ping_after_idle: a PING, answered within `timeout`
+  /// (zero: no bound), or the connection fails (health.cpp).
+  bool needs_health_check() const noexcept;
+  asio::awaitable<std::error_code> check_health(clock::duration timeout);
 
   std::shared_ptr<connection_context> ctx_;
   std::shared_ptr<link> link_;
@@ -123,6 +137,11 @@ class connection final : public session {
   bool closed_ = false;
   std::size_t max_streams_;  // the client's cap on capacity()
   header_limits limits_;
+  clock::duration ping_after_idle_;
+  clock::time_point last_heard_;  // when bytes last came from the server
+  asio::steady_timer ping_wait_;  // the exchange that sent a PING waits here for its answer
+  bool ping_pending_ = false;     // a PING is out, unanswered
+  bool ping_answered_ = false;
   std::size_t block_bytes_ = 0;   // the header block being received: its frames' bytes so far
   std::size_t block_frames_ = 0;  // and its frames
   std::error_code failure_;       // why a callback failed the connection (else nghttp2's protocol error)

@@ -17,22 +17,27 @@ constexpr std::array<std::string_view, 1> http1_only{"http/1.1"};
 }  // namespace
 
 session_factory make_session_factory(std::shared_ptr<connection_context> ctx, const limit_options& limits,
-                                     std::size_t max_streams) {
+                                     const connection_pool_options& pool) {
   const http1::parser_limits parser{limits.max_head_bytes, limits.max_header_count, limits.max_body_bytes,
                                     limits.max_chunk_line_bytes, limits.max_header_line_bytes};
   session_factory f;
   f.tunnel = &open_tunnel;
   // connect() lets through only what was offered, so "h2" comes only from a request that asked for it.
-  f.make = [ctx = std::move(ctx), parser, max_streams](const std::string& origin, std::string_view protocol,
-                                                       std::shared_ptr<link> l) -> std::unique_ptr<session> {
 #ifdef SENTINEL_HAS_HTTP2
-    if (protocol == "h2") {
-      const http2::header_limits heads{parser.max_head_bytes, parser.max_header_count,
-                                       parser.max_header_line_bytes};
-      return std::make_unique<http2::connection>(ctx, origin, std::move(l), max_streams, heads);
-    }
+  const http2::connection_options h2{
+      pool.max_streams_per_connection,
+      {parser.max_head_bytes, parser.max_header_count, parser.max_header_line_bytes},
+      pool.ping_after_idle};
 #else
-    (void)protocol, (void)max_streams;
+  (void)pool;
+  const int h2 = 0;
+#endif
+  f.make = [ctx = std::move(ctx), parser, h2](const std::string& origin, std::string_view protocol,
+                                              std::shared_ptr<link> l) -> std::unique_ptr<session> {
+#ifdef SENTINEL_HAS_HTTP2
+    if (protocol == "h2") return std::make_unique<http2::connection>(ctx, origin, std::move(l), h2);
+#else
+    (void)protocol, (void)h2;
 #endif
     return std::make_unique<connection>(ctx, origin, parser, std::move(l));
   };

@@ -15,10 +15,10 @@
 namespace sentinel::detail {
 
 /// Makes the sessions of one client: HTTP/1.1 connections whose parsers allow `limits`, and HTTP/2 ones
-/// (carrying `max_streams` requests at once at most) when the library is built with it and the
-/// connection negotiated (or assumed) "h2".
+/// (with the same head limits, `pool`'s max_streams_per_connection and ping_after_idle) when the library
+/// is built with it and the connection negotiated (or assumed) "h2".
 session_factory make_session_factory(std::shared_ptr<connection_context> ctx, const limit_options& limits,
-                                     std::size_t max_streams);
+                                     const connection_pool_options& pool);
 
 /// What a connection for a request asking for `v` offers: `https` is the target's scheme, `forward_proxy`
 /// true when it goes through an HTTP forward proxy (which speaks HTTP/1.1, as curl's do). A library built

@@ -68,6 +68,7 @@ struct exchange_params {
   clock::duration response_head_timeout{};  // zero: off
   clock::duration idle_read_timeout{};      // zero: off
   std::uint64_t max_body_bytes = 0;         // zero: unlimited
+  clock::duration ping_timeout{};           // HTTP/2's health check before reuse (timeouts.connect); 0: off
 };
 
 /// A request body as the connection sends it.

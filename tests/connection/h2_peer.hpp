@@ -57,6 +57,7 @@ class h2_peer {
   /// What a request with `expect: 100-continue` gets when its head arrives.
   enum class on_expect { send_100, answer_now, ignore } expect = on_expect::send_100;
   std::map<std::int32_t, std::uint32_t> closed;  // stream id -> the error code it closed with
+  std::size_t pings = 0;                         // PING frames from the client (nghttp2 answers them)
   /// While true, what the server sends is kept in `held` instead of written (the test writes it).
   bool hold_output = false;
   std::string held;
@@ -143,6 +144,7 @@ class h2_peer {
   }
   static int on_frame(nghttp2_session* s, const nghttp2_frame* f, void* ud) {
     auto* self = static_cast<h2_peer*>(ud);
+    if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK) == 0) ++self->pings;
     const bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (f->hd.type == NGHTTP2_HEADERS && !end && self->requests[f->hd.stream_id].fields.count("expect") > 0) {
       if (self->expect == on_expect::send_100) {
@@ -234,15 +236,15 @@ struct collect final : sentinel::detail::response_consumer {
 
 // A session over a fresh pipe to a fresh peer.
 struct fixture {
-  explicit fixture(sentinel::detail::http2::header_limits limits = {})
+  explicit fixture(sentinel::detail::http2::connection_options options = {})
       : ctx(std::make_shared<sentinel::detail::connection_context>(io.get_executor(), sentinel::tls_options{},
                                                                    80 * 1024)) {
     auto [mine, theirs] = sentinel::test::make_memory_pipe(io.get_executor());
     auto l = std::make_shared<sentinel::detail::link>(io.get_executor());
     sentinel::test::attach_memory(l->io, mine, "h2");
     peer = std::make_unique<h2_peer>(theirs);
-    conn = std::make_shared<sentinel::detail::http2::connection>(ctx, "http://h2.test:80", std::move(l), 100,
-                                                                 limits);
+    conn = std::make_shared<sentinel::detail::http2::connection>(ctx, "http://h2.test:80", std::move(l),
+                                                                 options);
   }
   ~fixture() { conn->close(); }
 

@@ -477,3 +477,30 @@ TEST_CASE("http2: a refused request is sent again on a new connection, any metho
     CHECK(f.client.stats().retries == 0);
   }
 }
+
+TEST_CASE("http2: a request whose pooled connection does not answer the health PING goes to a new one",
+          "[http2][client][health]") {
+  sentinel::client_options o;
+  o.version = sentinel::http_version::http2_prior_knowledge;
+  o.pool.ping_after_idle = 40ms;
+  o.timeouts.connect = 100ms;  // the PING's answer is due within it
+  client_fixture f(o);
+  auto [ec1, first] =
+      run_until(f.io, sentinel::test::fetch(f.client, sentinel::request("GET", "http://h2.test/1")));
+  REQUIRE_FALSE(ec1);
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    asio::steady_timer t(co_await asio::this_coro::executor, 60ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }());
+  REQUIRE(f.peers.size() == 1);
+  f.peers[0]->hold_output = true;  // the first connection's server goes quiet
+  sentinel::request post("POST", "http://h2.test/2");
+  post.set_body("data");
+  auto [ec2, second] = run_until(f.io, sentinel::test::fetch(f.client, std::move(post)));
+  REQUIRE_FALSE(ec2);
+  CHECK(second.body() == "POST /2 data");  // sent once, on the new connection
+  CHECK(second.info().retries == 1);
+  CHECK(f.peers.size() == 2);
+  CHECK(f.peers[0]->requests.size() == 1);
+  CHECK(f.peers[0]->pings == 1);
+}
