@@ -301,7 +301,7 @@ asio::awaitable<std::error_code> connection::wait_for_stream(stream_state& st, c
 }
 
 bool connection::receive(inbound::chunk c) noexcept {
-  last_heard_ = clock::now();
+  if (ping_after_idle_.count() > 0) last_heard_ = clock::now();  // no clock read nothing needs
   const auto n = nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(c.data), c.size);
   in_.keep(link_->io, c, c.size);
   if (n < 0) {
