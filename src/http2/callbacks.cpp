@@ -138,6 +138,7 @@ void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
 int on_frame_recv(nghttp2_session* s, const nghttp2_frame* frame, void* conn) {
   if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0)
     static_cast<connection*>(conn)->on_ping_ack();
+  if (frame->hd.type == NGHTTP2_GOAWAY) static_cast<connection*>(conn)->on_goaway(frame->goaway.error_code);
   const std::int32_t id = frame->hd.stream_id;
   if (id == 0) return 0;
   stream_state* st = state_of(s, id);

@@ -407,6 +407,7 @@ void connection::fail_all(std::error_code ec) noexcept {
   for (auto& [id, st] : streams_) {
     if (!st->closed && !st->ended && !st->ec) {
       st->ec = ec;
+      st->reset_code = goaway_error_;  // the server said why it ended the connection
       // HTTP/1's stale-connection rule (docs/retry.md): a reused connection that died before a single
       // frame of this stream came back (most likely closed by the server while it sat idle) did not
       // process it. Not when the connection was ended from here.

@@ -96,6 +96,11 @@ class connection final : public session {
   bool header_block_frame(std::size_t length, bool ends_block) noexcept;
   /// The server answered our PING (callbacks.cpp).
   void on_ping_ack() noexcept;
+  /// A GOAWAY arrived: an error code other than NO_ERROR names why the streams the connection's end
+  /// fails were lost (their http2_error).
+  void on_goaway(std::uint32_t code) noexcept {
+    if (code != 0) goaway_error_ = code;
+  }
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
@@ -142,9 +147,10 @@ class connection final : public session {
   asio::steady_timer ping_wait_;  // the exchange that sent a PING waits here for its answer
   bool ping_pending_ = false;     // a PING is out, unanswered
   bool ping_answered_ = false;
-  std::size_t block_bytes_ = 0;   // the header block being received: its frames' bytes so far
-  std::size_t block_frames_ = 0;  // and its frames
-  std::error_code failure_;       // why a callback failed the connection (else nghttp2's protocol error)
+  std::size_t block_bytes_ = 0;     // the header block being received: its frames' bytes so far
+  std::size_t block_frames_ = 0;    // and its frames
+  std::error_code failure_;         // why a callback failed the connection (else nghttp2's protocol error)
+  std::uint32_t goaway_error_ = 0;  // the error code of the server's GOAWAY, if not NO_ERROR
 };
 
 }  // namespace sentinel::detail::http2

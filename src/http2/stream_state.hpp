@@ -35,7 +35,7 @@ struct connection::stream_state {
   bool closed = false;           // nghttp2 closed the stream
   bool refused = false;          // reset with REFUSED_STREAM (or above a GOAWAY's last stream id)
   bool stale = false;            // on a reused connection that died before a frame of it came back
-  std::uint32_t reset_code = 0;  // the RST_STREAM code that ended it (error::stream_reset)
+  std::uint32_t reset_code = 0;  // the RST_STREAM (or error GOAWAY) code that ended it
   std::size_t bytes = 0;         // DATA bytes received
   std::uint64_t framed = 0;      // DATA frame payload announced (padding included), valid or not
   bool end_seen = false;         // a frame with END_STREAM arrived, valid or not

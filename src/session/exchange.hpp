@@ -97,7 +97,7 @@ struct exchange_outcome {
   /// More than that: the server said so (HTTP/2: REFUSED_STREAM, or a stream above a GOAWAY's last stream
   /// id; RFC 9113 §8.7), so sending it again is safe for any method.
   bool refused = false;
-  std::uint32_t http2_error = 0;  // HTTP/2: the RST_STREAM code that ended it (error::stream_reset)
+  std::uint32_t http2_error = 0;  // HTTP/2: the RST_STREAM (or error GOAWAY) code that ended it
 };
 
 }  // namespace sentinel::detail

@@ -504,3 +504,41 @@ TEST_CASE("http2: a request whose pooled connection does not answer the health P
   CHECK(f.peers[0]->requests.size() == 1);
   CHECK(f.peers[0]->pings == 1);
 }
+
+TEST_CASE("http2: a GOAWAY with an error code names it for the streams the connection's end fails",
+          "[http2]") {
+  fixture f;
+  f.peer->respond = [](const request_seen&) {
+    h2_peer::answer a;
+    a.silent = true;
+    return a;
+  };
+  f.start_peer();
+  fixture::result r;
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    bool done = false;
+    asio::co_spawn(
+        co_await asio::this_coro::executor,
+        [&]() -> asio::awaitable<void> {
+          r = co_await f.send("GET", "/silent");
+          done = true;
+        },
+        asio::detached);
+    while (f.peer->answered == 0) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    // GOAWAY(last stream 1, ENHANCE_YOUR_CALM), then the end: stream 1 was taken, and is lost.
+    const char goaway[] = {0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xb};
+    f.peer->write_raw(std::string_view(goaway, sizeof goaway));
+    f.peer->close();
+    while (!done) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }());
+  CHECK(r.out.ec == sentinel::error::unexpected_eof);
+  CHECK(r.out.http2_error == NGHTTP2_ENHANCE_YOUR_CALM);
+  CHECK_FALSE(r.out.not_processed);  // at or below the last stream id: it may have been processed
+  CHECK_FALSE(f.conn->reusable());
+}
