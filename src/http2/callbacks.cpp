@@ -106,6 +106,11 @@ int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t
 }
 
 void on_head(nghttp2_session* s, std::int32_t id, stream_state& st) noexcept {
+  // nghttp2 checks that :status has three digits, not that it is at least 100 ("099" passes).
+  if (st.status < 100) {
+    fail_stream(s, id, st, make_error_code(error::bad_status_line));
+    return;
+  }
   if (st.status >= 100 && st.status < 200) {  // 100 Continue, 103 Early Hints: the final head follows
     if (st.status == 100 && st.hold) {
       st.hold = false;  // the body may go (the reader flushes after this callback)
