@@ -113,6 +113,13 @@ std::vector<std::size_t> pieces(std::size_t n, unsigned split) {
   return out;
 }
 
+// Runs what is ready. When the connection has failed, nothing is left to wait for and poll() leaves the
+// io_context stopped: restart it first, or streams started later would never run.
+void poll(asio::io_context& io) {
+  io.restart();
+  io.poll();
+}
+
 std::optional<std::uint64_t> declared_length(const sentinel::response& res) {
   const auto v = res.headers().get("content-length");
   if (!v) return std::nullopt;
@@ -188,20 +195,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t at = 0;
   for (const std::size_t len : pieces(wire.size(), mode & 0x07)) {
     if (one_by_one && started < streams.size()) start_next();
-    io.poll();
+    poll(io);
     std::error_code ec;
     theirs.write_some(asio::buffer(wire.data() + at, len), ec);  // an unbounded pipe: all of it
     at += len;
-    io.poll();
+    poll(io);
   }
   while (started < streams.size())
     start_next();
-  io.poll();
+  poll(io);
   if (client_closes) {
     conn->close(false);
   } else {
     theirs.close();
   }
+  io.restart();  // a poll that ran out of work left it stopped
   io.run();
   for (const auto& s : streams)
     check(s, max_body);
