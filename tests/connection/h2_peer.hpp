@@ -5,6 +5,7 @@
 
 #include "http2/session.hpp"
 #include "support/memory_stream.hpp"
+#include "support/run_until.hpp"
 #include "transport/context.hpp"
 #include "transport/link.hpp"
 
@@ -14,6 +15,8 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <catch2/catch.hpp>
@@ -276,6 +279,32 @@ struct fixture {
     r.body = c.body;
     if (!r.out.ec) CHECK(c.ended);
     co_return r;
+  }
+
+  /// Runs GET `path` (which the peer leaves unanswered) until it ends; once the peer has seen it,
+  /// `then(peer)` writes what the test scripts (raw frames, the end of the stream).
+  result send_then(const std::string& path, const std::function<void(h2_peer&)>& then) {
+    result r;
+    sentinel::test::run_until(io, [&]() -> asio::awaitable<void> {
+      bool done = false;
+      asio::co_spawn(
+          io,
+          [&]() -> asio::awaitable<void> {
+            r = co_await send("GET", path);
+            done = true;
+          },
+          asio::detached);
+      while (peer->answered == 0)
+        co_await pause();
+      then(*peer);
+      while (!done)
+        co_await pause();
+    }());
+    return r;
+  }
+  asio::awaitable<void> pause() {
+    asio::steady_timer t(io, std::chrono::milliseconds(1));
+    co_await t.async_wait(asio::use_awaitable);
   }
 
   asio::io_context io;

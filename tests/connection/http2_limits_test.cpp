@@ -8,12 +8,8 @@
 
 #include <sentinel/error.hpp>
 
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-
 #include <string>
 
-using namespace std::chrono_literals;
 using sentinel::error;
 using sentinel::test::run_until;
 using sentinel::test::h2::fixture;
@@ -43,31 +39,6 @@ std::vector<std::pair<std::string, std::string>> fields(int n, std::size_t value
   for (int i = 0; i < n; ++i)
     f.emplace_back("x-f" + std::to_string(i), std::string(value_size, 'v'));
   return f;
-}
-
-// Sends GET `path` while the peer stays silent on it, then writes `bytes` to the client by hand.
-fixture::result send_then_write(fixture& f, const std::string& path, const std::string& bytes) {
-  fixture::result r;
-  run_until(f.io, [&]() -> asio::awaitable<void> {
-    bool done = false;
-    asio::co_spawn(
-        co_await asio::this_coro::executor,
-        [&]() -> asio::awaitable<void> {
-          r = co_await f.send("GET", path);
-          done = true;
-        },
-        asio::detached);
-    while (f.peer->answered == 0) {
-      asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-    f.peer->write_raw(bytes);
-    while (!done) {
-      asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-  }());
-  return r;
 }
 
 constexpr std::uint8_t headers_type = 1, continuation_type = 9;
@@ -123,7 +94,7 @@ TEST_CASE("http2 limits: a CONTINUATION flood fails the connection with header_t
   std::string flood = frame(headers_type, 0, 1, "\x88");  // :status 200
   for (int i = 0; i < 1000; ++i)
     flood += frame(continuation_type, 0, 1, "");
-  const auto r = send_then_write(f, "/flood", flood);
+  const auto r = f.send_then("/flood", [&](h2_peer& p) { p.write_raw(flood); });
   CHECK(r.out.ec == error::header_too_large);
   CHECK_FALSE(f.conn->reusable());
 }

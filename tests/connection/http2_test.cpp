@@ -514,29 +514,12 @@ TEST_CASE("http2: a GOAWAY with an error code names it for the streams the conne
     return a;
   };
   f.start_peer();
-  fixture::result r;
-  run_until(f.io, [&]() -> asio::awaitable<void> {
-    bool done = false;
-    asio::co_spawn(
-        co_await asio::this_coro::executor,
-        [&]() -> asio::awaitable<void> {
-          r = co_await f.send("GET", "/silent");
-          done = true;
-        },
-        asio::detached);
-    while (f.peer->answered == 0) {
-      asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-    // GOAWAY(last stream 1, ENHANCE_YOUR_CALM), then the end: stream 1 was taken, and is lost.
+  // GOAWAY(last stream 1, ENHANCE_YOUR_CALM), then the end: stream 1 was taken, and is lost.
+  const auto r = f.send_then("/silent", [](h2_peer& p) {
     const char goaway[] = {0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xb};
-    f.peer->write_raw(std::string_view(goaway, sizeof goaway));
-    f.peer->close();
-    while (!done) {
-      asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-  }());
+    p.write_raw(std::string_view(goaway, sizeof goaway));
+    p.close();
+  });
   CHECK(r.out.ec == sentinel::error::unexpected_eof);
   CHECK(r.out.http2_error == NGHTTP2_ENHANCE_YOUR_CALM);
   CHECK_FALSE(r.out.not_processed);  // at or below the last stream id: it may have been processed
