@@ -171,9 +171,32 @@ int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::
   return 0;
 }
 
+// Whether a frame carries nothing for an exchange in flight: what a flood is made of (CVE-2019-9512
+// PING, -9515 SETTINGS, -9518 empty frames; resets and heads of streams whose exchange is gone). Not
+// WINDOW_UPDATE: a server sends one for each block of an upload it reads. Not CONTINUATION:
+// header_block_frame() bounds a block's frames. (Frames nghttp2 skips unread, of unknown types or for
+// closed streams, never reach this callback: they cost what their bytes cost.)
+bool carries_nothing(nghttp2_session* s, const nghttp2_frame_hd& hd) noexcept {
+  switch (hd.type) {
+    case NGHTTP2_DATA:
+      return hd.length == 0 && (hd.flags & NGHTTP2_FLAG_END_STREAM) == 0;
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_RST_STREAM:
+      return state_of(s, hd.stream_id) == nullptr;
+    case NGHTTP2_WINDOW_UPDATE:
+    case NGHTTP2_CONTINUATION:
+    case NGHTTP2_PUSH_PROMISE:  // a protocol error: push is off (SETTINGS_ENABLE_PUSH 0)
+      return false;
+    default:
+      return true;  // PING, SETTINGS, PRIORITY, GOAWAY
+  }
+}
+
 // Frame headers as they arrive, before nghttp2 judges them: what a stream it then resets for breaking the
 // HTTP messaging rules was sent.
 int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* conn) {
+  if (carries_nothing(s, *hd) && !static_cast<connection*>(conn)->overhead_frame())
+    return NGHTTP2_ERR_CALLBACK_FAILURE;  // the whole connection: receive() fails it with frame_flood
   if ((hd->type == NGHTTP2_HEADERS || hd->type == NGHTTP2_CONTINUATION) &&
       !static_cast<connection*>(conn)->header_block_frame(hd->length,
                                                           (hd->flags & NGHTTP2_FLAG_END_HEADERS) != 0))

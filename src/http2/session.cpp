@@ -52,7 +52,10 @@ connection::connection(std::shared_ptr<connection_context> ctx, std::string orig
       limits_(o.heads),
       ping_after_idle_(o.ping_after_idle),
       last_heard_(clock::now()),
-      ping_wait_(ctx_->ex) {
+      ping_wait_(ctx_->ex),
+      flood_(o.flood),
+      flood_tokens_(o.flood.burst),
+      flood_refilled_(last_heard_) {
   // The link's deadlines bounded its connect by the opening request's total deadline; the connection
   // outlives that request, and each stream keeps its own deadlines (wait_for_stream).
   link_->deadlines.stop();
@@ -306,10 +309,13 @@ bool connection::receive(inbound::chunk c) noexcept {
   in_.keep(link_->io, c, c.size);
   if (n < 0) {
     // -905 is NGHTTP2_ERR_TOO_MANY_CONTINUATIONS (nghttp2 1.61, in Debian 12's 1.52 by backport): the
-    // flood header_block_frame() guards against, caught by nghttp2 first.
-    if (!failure_)
-      failure_ =
-          n == -905 ? make_error_code(error::header_too_large) : make_error_code(std::errc::protocol_error);
+    // flood header_block_frame() guards against, caught by nghttp2 first. NGHTTP2_ERR_FLOODED: more
+    // answers (PING and SETTINGS acknowledgements) queued than nghttp2 keeps.
+    if (!failure_) {
+      failure_ = n == -905                  ? make_error_code(error::header_too_large)
+                 : n == NGHTTP2_ERR_FLOODED ? make_error_code(error::frame_flood)
+                                            : make_error_code(std::errc::protocol_error);
+    }
     fail_all(failure_);
     return false;
   }
@@ -398,6 +404,31 @@ bool connection::header_block_frame(std::size_t length, bool ends_block) noexcep
     return false;
   }
   if (ends_block) block_bytes_ = block_frames_ = 0;
+  return true;
+}
+
+bool connection::overhead_frame() noexcept {
+  if (flood_.burst == 0) return true;  // no limit
+  const auto now = clock::now();
+  if (flood_tokens_ == flood_.burst) {
+    flood_refilled_ = now;  // a full bucket earns nothing
+  } else if (flood_.per_second > 0) {
+    const auto per_token = std::chrono::duration_cast<clock::duration>(std::chrono::seconds(1)) /
+                           static_cast<clock::rep>(flood_.per_second);
+    const auto earned = static_cast<std::size_t>((now - flood_refilled_) / per_token);
+    if (earned >= flood_.burst - flood_tokens_) {
+      flood_tokens_ = flood_.burst;
+      flood_refilled_ = now;
+    } else {
+      flood_tokens_ += earned;
+      flood_refilled_ += per_token * static_cast<clock::rep>(earned);
+    }
+  }
+  if (flood_tokens_ == 0) {
+    failure_ = make_error_code(error::frame_flood);
+    return false;
+  }
+  --flood_tokens_;
   return true;
 }
 

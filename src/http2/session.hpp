@@ -46,6 +46,16 @@ struct header_limits {
   std::size_t max_header_line_bytes = 64 * 1024;  ///< error::header_line_too_long (0: none of its own)
 };
 
+/// How many frames that carry nothing for an exchange (PING, SETTINGS, PRIORITY, GOAWAY, empty DATA, a reset
+/// or head of a stream already gone, unknown types) a server may send: a token bucket of `burst` frames,
+/// refilled at `per_second`. A well-behaved server sends a few per connection; a flood (CVE-2019-9512,
+/// -9515, -9518) fails the connection with error::frame_flood after `burst` of them at most. `burst` 0: no
+/// limit.
+struct flood_limits {
+  std::size_t burst = 1000;
+  std::size_t per_second = 100;
+};
+
 /// How a connection behaves (the client's options, as the session factory passes them on).
 struct connection_options {
   std::size_t max_streams = 100;  ///< exchanges carried at once at most (the server may allow fewer); 0: 1
@@ -53,6 +63,7 @@ struct connection_options {
   /// A connection that heard nothing from its server for this long is checked with a PING before its next
   /// exchange (connection_pool_options::ping_after_idle); zero: never.
   clock::duration ping_after_idle{};
+  flood_limits flood;
 };
 
 class connection final : public session {
@@ -94,6 +105,9 @@ class connection final : public session {
   /// CONTINUATION flood of CVE-2024-27316 / CVE-2024-28182, whatever nghttp2's version does about it).
   /// The connection then fails with error::header_too_large.
   bool header_block_frame(std::size_t length, bool ends_block) noexcept;
+  /// A frame that carries nothing for an exchange arrived (callbacks.cpp): false once the server sent more
+  /// of them than flood_limits allow. The connection then fails with error::frame_flood.
+  bool overhead_frame() noexcept;
   /// The server answered our PING (callbacks.cpp).
   void on_ping_ack() noexcept;
   /// A GOAWAY arrived: an error code other than NO_ERROR names why the streams the connection's end
@@ -151,6 +165,9 @@ class connection final : public session {
   std::size_t block_frames_ = 0;    // and its frames
   std::error_code failure_;         // why a callback failed the connection (else nghttp2's protocol error)
   std::uint32_t goaway_error_ = 0;  // the error code of the server's GOAWAY, if not NO_ERROR
+  flood_limits flood_;
+  std::size_t flood_tokens_;          // overhead frames the server may still send at once
+  clock::time_point flood_refilled_;  // when the bucket was last refilled (read only for such frames)
 };
 
 }  // namespace sentinel::detail::http2

@@ -27,7 +27,8 @@ session_factory make_session_factory(std::shared_ptr<connection_context> ctx, co
   const http2::connection_options h2{
       pool.max_streams_per_connection,
       {parser.max_head_bytes, parser.max_header_count, parser.max_header_line_bytes},
-      pool.ping_after_idle};
+      pool.ping_after_idle,
+      {}};  // flood_limits: the defaults
 #else
   (void)pool;
   const int h2 = 0;

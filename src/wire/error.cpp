@@ -71,9 +71,10 @@ constexpr error_info error_table[] = {
     {"stream_refused",
      "the server refused the request without processing it (HTTP/2 REFUSED_STREAM or GOAWAY)"},
     {"stream_reset", "the HTTP/2 stream was reset (RST_STREAM)"},
+    {"frame_flood", "the HTTP/2 server sent more frames carrying nothing than the client allows (a flood)"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::stream_reset) == error_count - 1,
+static_assert(static_cast<int>(error::frame_flood) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -110,6 +111,7 @@ int condition_of(error e) noexcept {
     case error::too_many_redirects:
     case error::decoded_too_large:
     case error::header_line_too_long:
+    case error::frame_flood:
       return static_cast<int>(condition::limit_exceeded);
     case error::pool_timeout:
     case error::resolve_timeout:

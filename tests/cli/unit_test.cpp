@@ -67,6 +67,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::callback_threw, 23},
       {error::stream_refused, 92},
       {error::stream_reset, 92},
+      {error::frame_flood, 16},
   };
   for (const auto& r : table) {
     INFO(sentinel::to_string(r.e));
@@ -74,9 +75,9 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
     CHECK_FALSE(exit_code_summary(r.code).empty());
     CHECK(error_kind(r.e) == sentinel::to_string(r.e));
   }
-  // Every enumerator is in the table above (they are numbered 1..stream_reset, the last one, without
+  // Every enumerator is in the table above (they are numbered 1..frame_flood, the last one, without
   // gaps).
-  CHECK(std::size(table) == static_cast<std::size_t>(error::stream_reset));
+  CHECK(std::size(table) == static_cast<std::size_t>(error::frame_flood));
 }
 
 TEST_CASE("exit codes: Asio and system errors", "[cli][unit]") {

@@ -38,6 +38,23 @@ struct request_seen {
   std::string body;
 };
 
+// A frame as it goes on the wire (RFC 9113 §4.1).
+inline std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                         const std::string& payload) {
+  std::string f;
+  const auto n = payload.size();
+  f += static_cast<char>(n >> 16);
+  f += static_cast<char>(n >> 8);
+  f += static_cast<char>(n);
+  f += static_cast<char>(type);
+  f += static_cast<char>(flags);
+  f += static_cast<char>(stream >> 24);
+  f += static_cast<char>(stream >> 16);
+  f += static_cast<char>(stream >> 8);
+  f += static_cast<char>(stream);
+  return f + payload;
+}
+
 // The server side: an nghttp2 server session on the other end of the pipe. `respond` decides each answer.
 class h2_peer {
  public:

@@ -13,26 +13,11 @@
 using sentinel::error;
 using sentinel::test::run_until;
 using sentinel::test::h2::fixture;
+using sentinel::test::h2::frame;
 using sentinel::test::h2::h2_peer;
 using sentinel::test::h2::request_seen;
 
 namespace {
-
-// A frame as it goes on the wire (RFC 9113 §4.1).
-std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream, const std::string& payload) {
-  std::string f;
-  const auto n = payload.size();
-  f += static_cast<char>(n >> 16);
-  f += static_cast<char>(n >> 8);
-  f += static_cast<char>(n);
-  f += static_cast<char>(type);
-  f += static_cast<char>(flags);
-  f += static_cast<char>(stream >> 24);
-  f += static_cast<char>(stream >> 16);
-  f += static_cast<char>(stream >> 8);
-  f += static_cast<char>(stream);
-  return f + payload;
-}
 
 std::vector<std::pair<std::string, std::string>> fields(int n, std::size_t value_size) {
   std::vector<std::pair<std::string, std::string>> f;
@@ -47,7 +32,7 @@ constexpr std::uint8_t headers_type = 1, continuation_type = 9;
 
 TEST_CASE("http2 limits: a head or trailer block over the limits fails its stream alone", "[http2][limits]") {
   // Each field counts as its HTTP/1 line: `name: value\r\n`. content-length is one of the fields.
-  fixture f({100, {1024, 10, 512}});
+  fixture f({100, {1024, 10, 512}, {}, {}});
   f.peer->respond = [](const request_seen& r) {
     const std::string& path = r.fields.at(":path");
     h2_peer::answer a{200, "body", {}, false, 0};
@@ -104,7 +89,7 @@ TEST_CASE("http2 limits: the session's own cap on one header block, in bytes and
   // What the flood test above may leave to nghttp2 (1.61 and Debian's 1.52 stop at 8 CONTINUATIONs;
   // older builds do not): the cap the session applies itself, frame header by frame header.
   SECTION("frames: 8 + max_head_bytes / 1024 per block; a block's end starts the count again") {
-    fixture f({100, {4096, 100, 4096}});
+    fixture f({100, {4096, 100, 4096}, {}, {}});
     for (int block = 0; block < 3; ++block) {
       for (int i = 0; i < 11; ++i)
         REQUIRE(f.conn->header_block_frame(0, false));
@@ -115,7 +100,7 @@ TEST_CASE("http2 limits: the session's own cap on one header block, in bytes and
     CHECK_FALSE(f.conn->header_block_frame(0, false));  // a 13th frame in one block
   }
   SECTION("bytes: max_head_bytes + 16 KiB per block") {
-    fixture f({100, {4096, 100, 4096}});
+    fixture f({100, {4096, 100, 4096}, {}, {}});
     REQUIRE(f.conn->header_block_frame(4096 + 16 * 1024, true));
     REQUIRE(f.conn->header_block_frame(4096, false));
     REQUIRE(f.conn->header_block_frame(16 * 1024, false));

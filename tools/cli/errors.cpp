@@ -51,6 +51,8 @@ int exit_code_for_sentinel(error e) noexcept {
     case error::stream_refused:
     case error::stream_reset:
       return exit_code::http2_stream;
+    case error::frame_flood:
+      return exit_code::http2;
     case error::bad_redirect:
       return exit_code::bad_url;  // curl: a Location it cannot parse is a malformed URL
     case error::bad_content_encoding:
@@ -146,6 +148,8 @@ std::string_view exit_code_summary(int code) noexcept {
       return "failure sending data";
     case exit_code::recv_error:
       return "failure receiving data";
+    case exit_code::http2:
+      return "HTTP/2 framing layer error";
     case exit_code::http2_stream:
       return "HTTP/2 stream error";
     case exit_code::certificate:

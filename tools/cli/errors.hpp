@@ -18,6 +18,7 @@ inline constexpr int not_built_in = 4;  ///< e.g. --http2 without HTTP/2 in the 
 inline constexpr int resolve = 6;
 inline constexpr int connect = 7;
 inline constexpr int weird_reply = 8;
+inline constexpr int http2 = 16;  ///< curl's "a problem in the HTTP/2 framing layer"
 inline constexpr int partial = 18;
 inline constexpr int http_error = 22;  ///< -f and a status >= 400
 inline constexpr int write_error = 23;
