@@ -93,6 +93,12 @@ enum class error {
   /// (CVE-2019-9512, -9515, -9518). The connection is closed; see docs/limits.md. (A limit; appended here so
   /// that no existing value moves.)
   frame_flood,
+  /// The HTTP/2 server broke the protocol in a way that ends the whole connection (a connection error,
+  /// RFC 9113 §5.4.1: a frame of the wrong size, a flow-control window pushed past 2^31 - 1, a
+  /// PUSH_PROMISE although push is off, ...). The client sent GOAWAY with the error code that
+  /// `info().failure.http2_error` holds, and closed the connection. (A protocol error; appended here so
+  /// that no existing value moves.)
+  http2_protocol_error,
 };
 
 /// Broad classes of failure. Compare an error_code against one of these (`ec == condition::timeout`)

@@ -38,7 +38,8 @@ struct failure_info {
   std::string url;       ///< Its URL (after redirects) without user info and fragment: url::redacted().
   std::string endpoint;  ///< What the phase talked to: "host:port" (queue, resolve), else "address:port".
   /// HTTP/2: the error code (RFC 9113 §7) of the RST_STREAM that ended the exchange (error::stream_reset),
-  /// or of the GOAWAY before the connection ended under it; 0 otherwise (NO_ERROR included). describe() names
+  /// or of the GOAWAY before the connection ended under it (the server's, or the client's own when the server
+  /// broke the protocol: error::http2_protocol_error); 0 otherwise (NO_ERROR included). describe() names
   /// it: `receive from 127.0.0.1:443 (HTTP/2 INTERNAL_ERROR)`.
   std::uint32_t http2_error = 0;
 };

@@ -224,6 +224,12 @@ std::error_code close_reason(stream_state& st, std::uint32_t code) noexcept {
   return make_error_code(error::stream_reset);
 }
 
+int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* conn) {
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
+    static_cast<connection*>(conn)->on_goaway_sent(frame->goaway.error_code);
+  return 0;
+}
+
 // Never a fatal error here (nghttp2 would tear the whole session down for one stream).
 int on_stream_close(nghttp2_session* s, std::int32_t id, std::uint32_t code, void*) {
   stream_state* st = state_of(s, id);
@@ -247,6 +253,7 @@ struct session_callbacks {
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
   }
   ~session_callbacks() { nghttp2_session_callbacks_del(cbs); }
 };

@@ -320,6 +320,14 @@ bool connection::receive(inbound::chunk c) noexcept {
     return false;
   }
   flush();  // WINDOW_UPDATE, SETTINGS ACK, PING ACK, resets
+  if (sent_goaway_error_ != 0 && nghttp2_session_want_read(ng_) == 0) {
+    // The server broke the protocol: nghttp2 ended the connection with a GOAWAY (written by the writer,
+    // which outlives dead_) and reads nothing more, so no stream would ever hear back.
+    goaway_error_ = sent_goaway_error_;
+    failure_ = make_error_code(error::http2_protocol_error);
+    fail_all(failure_);
+    return false;
+  }
   return true;
 }
 
@@ -379,7 +387,7 @@ void connection::flush() noexcept {
 asio::awaitable<void> connection::write_loop(std::shared_ptr<session> /*keep_alive*/) {
   // Runs while there is output, so that an idle connection leaves nothing waiting on its executor.
   std::string buf;
-  while (!out_.empty() && !closed_ && !dead_) {
+  while (!out_.empty() && !closed_) {  // after a failure too: a GOAWAY telling the server why
     buf.clear();
     buf.swap(out_);
     const std::error_code ec = co_await write_all(link_->io, link_->deadlines, buf, {});

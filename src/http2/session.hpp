@@ -115,6 +115,8 @@ class connection final : public session {
   void on_goaway(std::uint32_t code) noexcept {
     if (code != 0) goaway_error_ = code;
   }
+  /// nghttp2 sent our GOAWAY with an error code: the server broke the protocol (a connection error).
+  void on_goaway_sent(std::uint32_t code) noexcept { sent_goaway_error_ = code; }
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
@@ -165,6 +167,7 @@ class connection final : public session {
   std::size_t block_frames_ = 0;    // and its frames
   std::error_code failure_;         // why a callback failed the connection (else nghttp2's protocol error)
   std::uint32_t goaway_error_ = 0;  // the error code of the server's GOAWAY, if not NO_ERROR
+  std::uint32_t sent_goaway_error_ = 0;  // the error code of ours, when nghttp2 ended the connection
   flood_limits flood_;
   std::size_t flood_tokens_;          // overhead frames the server may still send at once
   clock::time_point flood_refilled_;  // when the bucket was last refilled (read only for such frames)

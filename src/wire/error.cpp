@@ -72,9 +72,11 @@ constexpr error_info error_table[] = {
      "the server refused the request without processing it (HTTP/2 REFUSED_STREAM or GOAWAY)"},
     {"stream_reset", "the HTTP/2 stream was reset (RST_STREAM)"},
     {"frame_flood", "the HTTP/2 server sent more frames carrying nothing than the client allows (a flood)"},
+    {"http2_protocol_error",
+     "the HTTP/2 server broke the protocol; the client ended the connection (GOAWAY)"},
 };
 constexpr int error_count = static_cast<int>(sizeof(error_table) / sizeof(error_table[0]));
-static_assert(static_cast<int>(error::frame_flood) == error_count - 1,
+static_assert(static_cast<int>(error::http2_protocol_error) == error_count - 1,
               "error_table is out of sync with error.hpp");
 
 // The condition a sentinel::error belongs to, or 0 for none (proxy_error, internal).
@@ -98,6 +100,7 @@ int condition_of(error e) noexcept {
     case error::bad_content_encoding:
     case error::unsupported_content_encoding:
     case error::body_length_mismatch:
+    case error::http2_protocol_error:
       return static_cast<int>(condition::protocol);
     case error::unexpected_eof:
     case error::empty_reply:

@@ -68,6 +68,7 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
       {error::stream_refused, 92},
       {error::stream_reset, 92},
       {error::frame_flood, 16},
+      {error::http2_protocol_error, 16},
   };
   for (const auto& r : table) {
     INFO(sentinel::to_string(r.e));
@@ -75,9 +76,9 @@ TEST_CASE("exit codes: sentinel errors map to curl's codes", "[cli][unit]") {
     CHECK_FALSE(exit_code_summary(r.code).empty());
     CHECK(error_kind(r.e) == sentinel::to_string(r.e));
   }
-  // Every enumerator is in the table above (they are numbered 1..frame_flood, the last one, without
-  // gaps).
-  CHECK(std::size(table) == static_cast<std::size_t>(error::frame_flood));
+  // Every enumerator is in the table above (they are numbered 1..http2_protocol_error, the last one,
+  // without gaps).
+  CHECK(std::size(table) == static_cast<std::size_t>(error::http2_protocol_error));
 }
 
 TEST_CASE("exit codes: Asio and system errors", "[cli][unit]") {

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -78,6 +79,7 @@ class h2_peer {
   enum class on_expect { send_100, answer_now, ignore } expect = on_expect::send_100;
   std::map<std::int32_t, std::uint32_t> closed;  // stream id -> the error code it closed with
   std::size_t pings = 0;                         // PING frames from the client (nghttp2 answers them)
+  std::optional<std::uint32_t> goaway;           // the error code of the client's GOAWAY, if one came
   /// While true, what the server sends is kept in `held` instead of written (the test writes it).
   bool hold_output = false;
   std::string held;
@@ -165,6 +167,7 @@ class h2_peer {
   static int on_frame(nghttp2_session* s, const nghttp2_frame* f, void* ud) {
     auto* self = static_cast<h2_peer*>(ud);
     if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK) == 0) ++self->pings;
+    if (f->hd.type == NGHTTP2_GOAWAY) self->goaway = f->goaway.error_code;
     const bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (f->hd.type == NGHTTP2_HEADERS && !end && self->requests[f->hd.stream_id].fields.count("expect") > 0) {
       if (self->expect == on_expect::send_100) {

@@ -18,7 +18,7 @@ using sentinel::error;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_url);
-constexpr int last_error = static_cast<int>(error::frame_flood);
+constexpr int last_error = static_cast<int>(error::http2_protocol_error);
 
 // A category with the same name as Asio's misc category but a different address: what a program sees when
 // two copies of Asio are linked into different shared objects.
@@ -145,6 +145,7 @@ TEST_CASE("sentinel errors map onto exactly one condition", "[error]") {
       {error::stream_refused, condition::connection_lost},
       {error::stream_reset, condition::connection_lost},
       {error::frame_flood, condition::limit_exceeded},
+      {error::http2_protocol_error, condition::protocol},
   };
   for (const row& r : rows) {
     const std::error_code ec = r.e;

@@ -52,6 +52,7 @@ int exit_code_for_sentinel(error e) noexcept {
     case error::stream_reset:
       return exit_code::http2_stream;
     case error::frame_flood:
+    case error::http2_protocol_error:
       return exit_code::http2;
     case error::bad_redirect:
       return exit_code::bad_url;  // curl: a Location it cannot parse is a malformed URL

@@ -1,0 +1,68 @@
+// HTTP/2 against a server that breaks the protocol in a way that ends the connection (RFC 9113 §5.4.1):
+// nghttp2 finds it and ends the session with a GOAWAY, and the session must then fail what is open, typed,
+// at once, instead of leaving each stream to its deadline (or forever, without one). Over the in-memory
+// pipe, with the faulty frames written by hand after the response head.
+#include "h2_peer.hpp"
+#include "support/run_until.hpp"
+
+#include <sentinel/error.hpp>
+
+#include <chrono>
+#include <string>
+
+using sentinel::error;
+using sentinel::test::h2::fixture;
+using sentinel::test::h2::frame;
+using sentinel::test::h2::h2_peer;
+using sentinel::test::h2::request_seen;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fault {
+  const char* what;
+  std::string bytes;
+  std::uint32_t code;  // the GOAWAY's error code the client sends
+};
+
+std::vector<fault> faults() {
+  constexpr std::uint8_t data = 0, push_promise = 5, ping = 6, window_update = 8;
+  return {
+      // The connection window is 65,535 at first (the server's receive window for our sends grows only by
+      // its WINDOW_UPDATEs): 2^31 - 1 on top overflows it.
+      {"a WINDOW_UPDATE past 2^31 - 1", frame(window_update, 0, 0, std::string("\x7f\xff\xff\xff", 4)),
+       NGHTTP2_FLOW_CONTROL_ERROR},
+      {"a PUSH_PROMISE although push is off", frame(push_promise, 4, 1, std::string("\0\0\0\2\x82", 5)),
+       NGHTTP2_PROTOCOL_ERROR},
+      {"a PING of 7 bytes", frame(ping, 0, 0, std::string(7, 'p')), NGHTTP2_FRAME_SIZE_ERROR},
+      {"DATA on stream 0", frame(data, 0, 0, "body"), NGHTTP2_PROTOCOL_ERROR},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("http2 faults: a connection error fails the open streams at once, typed, with the GOAWAY's code",
+          "[http2][faults]") {
+  for (const fault& x : faults()) {
+    INFO(x.what);
+    fixture f;
+    f.peer->respond = [](const request_seen&) {
+      h2_peer::answer a;
+      a.head_only = true;  // the stream stays open
+      return a;
+    };
+    f.start_peer();
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = f.send_then("/open", [&](h2_peer& p) { p.write_raw(x.bytes); });
+    CHECK(r.out.ec == error::http2_protocol_error);
+    CHECK(r.out.http2_error == x.code);
+    CHECK_FALSE(f.conn->reusable());
+    CHECK(std::chrono::steady_clock::now() - start < 5s);  // a bound, not a speed: not the deadline's wait
+    // The server was told why.
+    sentinel::test::run_until(f.io, [&]() -> asio::awaitable<void> {
+      while (!f.peer->goaway)
+        co_await f.pause();
+    }());
+    CHECK(f.peer->goaway == x.code);
+  }
+}
