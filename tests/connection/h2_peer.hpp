@@ -80,6 +80,8 @@ class h2_peer {
   std::map<std::int32_t, std::uint32_t> closed;  // stream id -> the error code it closed with
   std::size_t pings = 0;                         // PING frames from the client (nghttp2 answers them)
   std::optional<std::uint32_t> goaway;           // the error code of the client's GOAWAY, if one came
+  std::optional<std::uint32_t> initial_window;   // SETTINGS_INITIAL_WINDOW_SIZE in the first SETTINGS
+  bool answer_early = false;                     // answer each request when its head arrives
   /// While true, what the server sends is kept in `held` instead of written (the test writes it).
   bool hold_output = false;
   std::string held;
@@ -112,8 +114,9 @@ class h2_peer {
   }
 
   asio::awaitable<void> run() {
-    const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams}};
-    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 1);
+    const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams},
+                                         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initial_window.value_or(0)}};
+    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, initial_window ? 2 : 1);
     send();
     std::array<char, 16384> buf;
     for (;;) {
@@ -178,6 +181,8 @@ class h2_peer {
         self->answer_stream(s, f->hd.stream_id);  // before the body: it may never come
       }
     }
+    if (f->hd.type == NGHTTP2_HEADERS && self->answer_early && self->answered_ids.count(f->hd.stream_id) == 0)
+      self->answer_stream(s, f->hd.stream_id);
     if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && end &&
         self->answered_ids.count(f->hd.stream_id) == 0)
       self->answer_stream(s, f->hd.stream_id);

@@ -66,3 +66,54 @@ TEST_CASE("http2 faults: a connection error fails the open streams at once, type
     CHECK(f.peer->goaway == x.code);
   }
 }
+
+TEST_CASE("http2 faults: a server that never opens its window ends the stream alone, by its deadline",
+          "[http2][faults]") {
+  // SETTINGS_INITIAL_WINDOW_SIZE 0 and no WINDOW_UPDATE: the request's head goes out, its body never.
+  fixture f;
+  f.peer->initial_window = 0;
+  sentinel::detail::exchange_params p;
+  SECTION("before the response head: the response head timeout") {
+    f.peer->respond = [](const request_seen&) { return h2_peer::answer{200, "ok", {}, false, 0}; };
+    p.response_head_timeout = 100ms;
+  }
+  SECTION("after a response head sent early: the idle timeout") {
+    f.peer->answer_early = true;
+    f.peer->respond = [](const request_seen& r) {
+      h2_peer::answer a{200, "ok", {}, false, 0};
+      a.head_only = r.fields.at(":method") == "POST";
+      return a;
+    };
+    p.response_head_timeout = 10s;
+    p.idle_read_timeout = 100ms;
+  }
+  f.start_peer();
+  fixture::result up, after;
+  sentinel::test::run_until(f.io, [&]() -> asio::awaitable<void> {
+    up = co_await f.send("POST", "/up", std::string(1000, 'x'), p);
+    after = co_await f.send("GET", "/after");  // no body: no window needed
+  }());
+  CHECK(up.out.ec == (f.peer->answer_early ? error::idle_timeout : error::response_timeout));
+  CHECK_FALSE(after.out.ec);
+  CHECK(after.body == "ok");
+  CHECK(f.conn->reusable());
+}
+
+TEST_CASE("http2 faults: a stream window pushed past 2^31 - 1 fails that stream alone", "[http2][faults]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) {
+    h2_peer::answer a{200, "ok", {}, false, 0};
+    a.head_only = r.fields.at(":path") == "/open";
+    return a;
+  };
+  f.start_peer();
+  const auto r = f.send_then(
+      "/open", [&](h2_peer& peer) { peer.write_raw(frame(8, 0, 1, std::string("\x7f\xff\xff\xff", 4))); });
+  CHECK(r.out.ec == error::stream_reset);
+  CHECK(r.out.http2_error == NGHTTP2_FLOW_CONTROL_ERROR);
+  fixture::result after;
+  sentinel::test::run_until(f.io,
+                            [&]() -> asio::awaitable<void> { after = co_await f.send("GET", "/after"); }());
+  CHECK_FALSE(after.out.ec);
+  CHECK(f.conn->reusable());
+}
