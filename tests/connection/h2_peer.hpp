@@ -113,6 +113,13 @@ class h2_peer {
     send();
   }
 
+  /// Announces a new SETTINGS_INITIAL_WINDOW_SIZE and sends it.
+  void set_initial_window(std::uint32_t n) {
+    const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, n}};
+    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 1);
+    send();
+  }
+
   asio::awaitable<void> run() {
     const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams},
                                          {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initial_window.value_or(0)}};

@@ -36,6 +36,9 @@ std::vector<fault> faults() {
        NGHTTP2_PROTOCOL_ERROR},
       {"a PING of 7 bytes", frame(ping, 0, 0, std::string(7, 'p')), NGHTTP2_FRAME_SIZE_ERROR},
       {"DATA on stream 0", frame(data, 0, 0, "body"), NGHTTP2_PROTOCOL_ERROR},
+      // Over the 16,384-byte SETTINGS_MAX_FRAME_SIZE the client keeps (a header block's frame).
+      {"a HEADERS frame of 16,385 bytes", frame(1, 4, 1, std::string(16385, '\x82')),
+       NGHTTP2_FRAME_SIZE_ERROR},
   };
 }
 
@@ -116,4 +119,56 @@ TEST_CASE("http2 faults: a stream window pushed past 2^31 - 1 fails that stream 
                             [&]() -> asio::awaitable<void> { after = co_await f.send("GET", "/after"); }());
   CHECK_FALSE(after.out.ec);
   CHECK(f.conn->reusable());
+}
+
+TEST_CASE("http2 faults: a stream reset with each error code fails that stream alone, typed, with the code",
+          "[http2][faults]") {
+  fixture f;
+  f.peer->respond = [](const request_seen& r) {
+    const std::string& path = r.fields.at(":path");
+    if (path == "/ok") return h2_peer::answer{200, "fine", {}, false, 0};
+    return h2_peer::answer{0, {}, {}, false, static_cast<std::uint32_t>(std::stoul(path.substr(1)))};
+  };
+  f.start_peer();
+  sentinel::test::run_until(f.io, [&]() -> asio::awaitable<void> {
+    // PROTOCOL_ERROR (1) .. HTTP_1_1_REQUIRED (13); REFUSED_STREAM (7) is stream_refused, tested apart.
+    for (std::uint32_t code = 1; code <= 13; ++code) {
+      const auto r = co_await f.send("GET", "/" + std::to_string(code));
+      INFO("code " << code);
+      CHECK(r.out.ec == (code == NGHTTP2_REFUSED_STREAM ? error::stream_refused : error::stream_reset));
+      CHECK(r.out.http2_error == (code == NGHTTP2_REFUSED_STREAM ? 0 : code));
+    }
+    const auto after = co_await f.send("GET", "/ok");
+    CHECK_FALSE(after.out.ec);
+  }());
+  CHECK(f.conn->reusable());
+}
+
+TEST_CASE("http2 faults: a SETTINGS frame that opens the window mid-upload lets the body go",
+          "[http2][faults]") {
+  // The window starts closed (0); 50 ms in, the server's new SETTINGS_INITIAL_WINDOW_SIZE opens it.
+  fixture f;
+  f.peer->initial_window = 0;
+  f.peer->respond = [](const request_seen& r) { return h2_peer::answer{200, r.body, {}, false, 0}; };
+  f.start_peer();
+  const std::string body(100000, 'b');
+  fixture::result up;
+  sentinel::test::run_until(f.io, [&]() -> asio::awaitable<void> {
+    bool done = false;
+    asio::co_spawn(
+        f.io,
+        [&]() -> asio::awaitable<void> {
+          up = co_await f.send("POST", "/up", body);
+          done = true;
+        },
+        asio::detached);
+    asio::steady_timer t(f.io, 50ms);
+    co_await t.async_wait(asio::use_awaitable);
+    CHECK_FALSE(done);
+    f.peer->set_initial_window(1 << 20);
+    while (!done)
+      co_await f.pause();
+  }());
+  CHECK_FALSE(up.out.ec);
+  CHECK(up.body == body);
 }
