@@ -14,10 +14,12 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -56,8 +58,11 @@ inline std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t st
   return f + payload;
 }
 
-// The server side: an nghttp2 server session on the other end of the pipe. `respond` decides each answer.
-class h2_peer {
+// The server side: an nghttp2 server session on the other end of a stream (the in-memory pipe: h2_peer; a
+// TCP socket of a server on its own thread: tcp_h2_peer). `respond` decides each answer. Writes are
+// synchronous: the pipe has no bound, and a TCP server runs on a thread of its own.
+template <class Stream>
+class basic_h2_peer {
  public:
   struct answer {
     int status = 200;
@@ -82,11 +87,16 @@ class h2_peer {
   std::optional<std::uint32_t> goaway;           // the error code of the client's GOAWAY, if one came
   std::optional<std::uint32_t> initial_window;   // SETTINGS_INITIAL_WINDOW_SIZE in the first SETTINGS
   bool answer_early = false;                     // answer each request when its head arrives
+  /// After this many answers (0: never), a GOAWAY (NO_ERROR) naming the last stream seen: the streams the
+  /// client opens after it are left unprocessed, as nghttp2 leaves them.
+  std::size_t goaway_after = 0;
+  /// Close the stream once nghttp2 is done with the session (after a GOAWAY, with no stream open).
+  bool close_when_done = false;
   /// While true, what the server sends is kept in `held` instead of written (the test writes it).
   bool hold_output = false;
   std::string held;
 
-  explicit h2_peer(sentinel::test::memory_stream end) : s_(std::move(end)) {
+  explicit basic_h2_peer(Stream end) : s_(std::move(end)) {
     nghttp2_session_callbacks* cbs = nullptr;
     nghttp2_session_callbacks_new(&cbs);
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
@@ -96,14 +106,23 @@ class h2_peer {
     nghttp2_session_server_new(&ng_, cbs, this);
     nghttp2_session_callbacks_del(cbs);
   }
-  ~h2_peer() { nghttp2_session_del(ng_); }
+  ~basic_h2_peer() { nghttp2_session_del(ng_); }
+  basic_h2_peer(const basic_h2_peer&) = delete;
+  basic_h2_peer& operator=(const basic_h2_peer&) = delete;
 
   /// Closes the server's end (the client reads the end of the stream).
-  void close() { s_.close(); }
+  void close() {
+    if constexpr (requires(Stream & x, std::error_code & e) { x.close(e); }) {
+      std::error_code ec;
+      s_.close(ec);
+    } else {
+      s_.close();
+    }
+  }
   /// Writes `bytes` to the client as they are.
   void write_raw(std::string_view bytes) {
     std::error_code ec;
-    s_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);  // unbounded pipe
+    asio::write(s_, asio::buffer(bytes.data(), bytes.size()), ec);
   }
   /// Announces a new SETTINGS_MAX_CONCURRENT_STREAMS and sends it.
   void set_max_streams(std::uint32_t n) {
@@ -132,11 +151,33 @@ class h2_peer {
           co_await s_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       if (nghttp2_session_mem_recv(ng_, reinterpret_cast<const std::uint8_t*>(buf.data()), n) < 0) co_return;
+      if (goaway_after > 0 && answered >= goaway_after && !goaway_sent_) {
+        goaway_sent_ = true;
+        nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_),
+                              NGHTTP2_NO_ERROR, nullptr, 0);
+      }
       send();
+      if (close_when_done && nghttp2_session_want_read(ng_) == 0 && nghttp2_session_want_write(ng_) == 0) {
+        co_await linger(buf);
+        co_return;
+      }
     }
   }
 
  private:
+  // Closes as servers do after a GOAWAY: our side first, then reading (and dropping) what the client still
+  // sends until it closes too. Closing at once with unread bytes would reset the connection, and the
+  // client's kernel could drop the GOAWAY before the client read it.
+  asio::awaitable<void> linger(std::array<char, 16384>& buf) {
+    std::error_code ec;
+    if constexpr (requires(Stream & x) { x.shutdown(asio::socket_base::shutdown_send, ec); }) {
+      s_.shutdown(asio::socket_base::shutdown_send, ec);
+      while (!ec)
+        co_await s_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    close();
+  }
+
   struct outgoing {
     std::string body;
     std::size_t sent = 0;
@@ -154,28 +195,28 @@ class h2_peer {
         continue;
       }
       std::error_code ec;
-      s_.write_some(asio::buffer(data, static_cast<std::size_t>(n)), ec);  // unbounded pipe
+      asio::write(s_, asio::buffer(data, static_cast<std::size_t>(n)), ec);
     }
   }
 
   static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl,
                        const std::uint8_t* v, std::size_t vl, std::uint8_t, void* ud) {
-    auto* self = static_cast<h2_peer*>(ud);
+    auto* self = static_cast<basic_h2_peer*>(ud);
     self->requests[f->hd.stream_id].fields[std::string(reinterpret_cast<const char*>(n), nl)] =
         std::string(reinterpret_cast<const char*>(v), vl);
     return 0;
   }
   static int on_data(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
                      std::size_t len, void* ud) {
-    static_cast<h2_peer*>(ud)->requests[id].body.append(reinterpret_cast<const char*>(data), len);
+    static_cast<basic_h2_peer*>(ud)->requests[id].body.append(reinterpret_cast<const char*>(data), len);
     return 0;
   }
   static int on_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* ud) {
-    static_cast<h2_peer*>(ud)->closed[id] = code;
+    static_cast<basic_h2_peer*>(ud)->closed[id] = code;
     return 0;
   }
   static int on_frame(nghttp2_session* s, const nghttp2_frame* f, void* ud) {
-    auto* self = static_cast<h2_peer*>(ud);
+    auto* self = static_cast<basic_h2_peer*>(ud);
     if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK) == 0) ++self->pings;
     if (f->hd.type == NGHTTP2_GOAWAY) self->goaway = f->goaway.error_code;
     const bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
@@ -250,10 +291,14 @@ class h2_peer {
     nghttp2_submit_response(s, id, nv.data(), nv.size(), &prd);
   }
 
-  sentinel::test::memory_stream s_;
+  Stream s_;
   nghttp2_session* ng_ = nullptr;
+  bool goaway_sent_ = false;
   std::map<std::int32_t, outgoing> out_;
 };
+
+using h2_peer = basic_h2_peer<sentinel::test::memory_stream>;
+using tcp_h2_peer = basic_h2_peer<asio::ip::tcp::socket>;
 
 struct collect final : sentinel::detail::response_consumer {
   std::string body;
