@@ -61,8 +61,9 @@ DEPS_HINT = "tools/deps.sh bench installs it"
 
 class Scenario:
     def __init__(self, name, path, connections, requests, seconds, body, rate=0, reference="wrk",
-                 quick=None, question="", timeout=120):
+                 quick=None, question="", timeout=120, streams=0):
         self.name, self.path, self.connections, self.requests = name, path, connections, requests
+        self.streams = streams      # HTTP/2 (h2c by prior knowledge) with this many streams per connection
         self.seconds = seconds      # for duration-only clients (wrk); 0: not expressible by them
         self.body, self.rate, self.reference, self.question = body, rate, reference, question
         self.quick = quick          # (requests, seconds) for --quick, or None: not in the quick run
@@ -95,6 +96,13 @@ SCENARIOS = [
              question="the seed's shape: 100 connections x 100 requests, a fresh process"),
     Scenario("rate12k8_c64", "/hello", 64, 38_400, 0, 13, rate=12_800, reference="h2load",
              question="a fixed rate of 12,800 req/s over 64 connections: the cost of being idle"),
+    # HTTP/2 (h2c by prior knowledge to nginx's second listener): h2load's -c and -m.
+    Scenario("h2_hello_c1x64", "/hello", 1, 150_000, 0, 13, reference="h2load", streams=64,
+             question="HTTP/2: 64 streams on one connection (h2load -c1 -m64)"),
+    Scenario("h2_seed_c1x100", "/hello", 1, 10_000, 0, 13, reference="h2load", streams=100,
+             question="HTTP/2: the seed's 10,000 requests as 100 streams on one connection (vs seed_c100x100)"),
+    Scenario("h2_1m_c64x1", "/1m", 64, 3_000, 0, 1 << 20, reference="h2load", streams=1,
+             question="HTTP/2: 1 MiB bodies over 64 connections, one stream each (vs 1m_c64)"),
 ]
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 QUICK_SCENARIOS = [s.name for s in SCENARIOS if s.quick]
@@ -113,6 +121,8 @@ class Peer:
     def command(self, sc, url, requests, seconds):
         """argv for this scenario, or None when the client cannot express it (with the reason)."""
         c, rate = sc.connections, sc.rate
+        if sc.streams and self.kind in ("wrk", "ab", "native"):
+            return None, f"{self.name} speaks HTTP/1.1 only"
         if self.kind == "wrk":
             if rate:
                 return None, "wrk has no rate limit (that is wrk2, not in Debian)"
@@ -121,7 +131,8 @@ class Peer:
             return [self.program, "-t1", f"-c{c}", f"-d{seconds}s", "--timeout", "10s",
                     "-s", os.path.join(HERE, "wrk_report.lua"), url], None
         if self.kind == "h2load":
-            argv = [self.program, "--h1", "-t1", f"-c{c}", f"-n{requests}"]
+            argv = [self.program] + ([f"-m{sc.streams}"] if sc.streams else ["--h1"]) + \
+                ["-t1", f"-c{c}", f"-n{requests}"]
             if rate:
                 if rate % c:
                     return None, "h2load's --rps is per connection: the rate must divide evenly"
@@ -138,7 +149,7 @@ class Peer:
             return argv + ([str(rate)] if rate else []), None
         if self.kind == "sentinel-bench":
             argv = [self.program, "bench", "-w", "1", "-c", str(c), "-n", str(requests), "--timeout", "30",
-                    "--json"]
+                    "--json"] + (["--http2", "--streams", str(sc.streams)] if sc.streams else [])
             return argv + (["--rate", str(rate)] if rate else []) + [url], None
         raise ValueError(self.kind)
 
@@ -418,15 +429,16 @@ class Nginx:
         self.nofile = nofile
         self.worker_connections = max(1024, min(nofile - 64, connections + 1024))
         self.proc = None
-        self.port = None
+        self.port = self.h2_port = None
 
     def start(self):
         with open(os.path.join(HERE, "nginx.conf.in")) as f:
             template = f.read()
         last = ""
         for _ in range(5):  # a free port, unless someone takes it between our check and nginx's bind
-            self.port = free_port()
+            self.port, self.h2_port = free_port(), free_port()
             conf = (template.replace("@PREFIX@", self.prefix).replace("@PORT@", str(self.port))
+                    .replace("@H2PORT@", str(self.h2_port))
                     .replace("@NOFILE@", str(self.nofile))
                     .replace("@WORKER_CONNECTIONS@", str(self.worker_connections))
                     .replace("@BACKLOG@", str(somaxconn())))
@@ -742,17 +754,20 @@ def run_scenario(sc, peers, args, out_dir, cpus):
                   0.5 if quick else 1.0, nginx.pids)
     results = {p.name: dict(peer=p.name, what=p.what, runs=[]) for p in peers}
     print(f"{sc.name}: {sc.question}")
-    print(f"  GET {sc.path}, {sc.connections:,} connections, {requests:,} requests"
+    print(f"  GET {sc.path}, {sc.connections:,} connections"
+          + (f" x {sc.streams} HTTP/2 streams" if sc.streams else "") + f", {requests:,} requests"
           + (f" at {sc.rate:,} req/s" if sc.rate else ", closed loop")
           + (f" (wrk: {seconds} s)" if seconds else "") + f", {reps} rep(s); {pin_note}")
     try:
         nginx.start()
-        url = f"http://127.0.0.1:{nginx.port}{sc.path}"
+        url = f"http://127.0.0.1:{nginx.h2_port if sc.streams else nginx.port}{sc.path}"
         status, body, resp_bytes, chunked = fetch_raw(nginx.port, sc.path)
         if status != 200 or body != sc.body or chunked != (sc.path == "/chunked"):
             raise RuntimeError(f"nginx answered {sc.path} with status {status}, {body} body bytes, "
                                f"chunked={chunked}: not the scenario's response")
         print(f"  nginx {nginx.port}: {nginx.command}; one response is {resp_bytes:,} bytes")
+        if sc.streams:
+            resp_bytes = None  # HTTP/2 frames its heads and bodies otherwise: the byte checks compare bodies
         plan = []
         for p in peers:
             if p.missing:
@@ -784,6 +799,7 @@ def run_scenario(sc, peers, args, out_dir, cpus):
 
     doc = benchfmt.scenario_doc(
         scenario=dict(name=sc.name, question=sc.question, path=sc.path, connections=sc.connections,
+                      streams_per_connection=sc.streams or None,
                       requests=requests, wrk_seconds=seconds or None, rate=sc.rate or None, body_bytes=sc.body,
                       response_bytes=resp_bytes, reference=sc.reference, reps=reps, quick=quick),
         status="ok", started=started, finished=now_iso(),
