@@ -147,13 +147,16 @@ void connection_pool::release(std::shared_ptr<session> c) noexcept {
     return;
   }
   // Reusable: waiters first, in order, while it has room.
-  while (!o.waiters.empty() && c->leases < c->capacity()) {
-    waiter& w = *o.waiters.front();
-    if (c->serial < w.min_serial) {
-      if (c->leases > 0) break;  // it wants a fresher connection, and this one is still in use
-      // It wants a fresher connection (a retry): this connection's slot becomes that one.
-      auto wp = std::move(o.waiters.front());
-      o.waiters.pop_front();
+  for (auto w = o.waiters.begin(); w != o.waiters.end() && c->leases < c->capacity();) {
+    if (c->serial < (*w)->min_serial) {
+      // A retry wants a connection opened after it asked. While this one is in use, the first attempts
+      // behind the retry may share it; once it is idle, its slot becomes the retry's new connection.
+      if (c->leases > 0) {
+        ++w;
+        continue;
+      }
+      auto wp = std::move(*w);
+      o.waiters.erase(w);
       unlist_shared(o, *c);
       c->close();
       ++o.connecting;
@@ -162,13 +165,10 @@ void connection_pool::release(std::shared_ptr<session> c) noexcept {
       wp->timer.cancel();
       return;
     }
-    auto wp = std::move(o.waiters.front());
-    o.waiters.pop_front();
+    auto wp = std::move(*w);
+    w = o.waiters.erase(w);
     ++c->leases;
-    wp->conn = c;
-    wp->reused = true;
-    wp->done = true;
-    wp->timer.cancel();
+    give(*wp, c);
   }
   if (c->leases >= c->capacity()) {
     unlist_shared(o, *c);
@@ -212,6 +212,19 @@ void connection_pool::serve_waiters(origin_state& o) noexcept {
     o.waiters.pop_front();
     hand_new(*wp, o);
   }
+  // The front may be a retry waiting for a connection newer than those listed: the first attempts behind
+  // it may meanwhile share an older one that has room.
+  for (auto w = o.waiters.begin(); !stopped_ && w != o.waiters.end();) {
+    if ((*w)->min_serial > 0) {
+      ++w;
+      continue;
+    }
+    auto c = take_shared(o, 0);
+    if (!c) return;
+    auto wp = std::move(*w);
+    w = o.waiters.erase(w);
+    give(*wp, std::move(c));
+  }
 }
 
 bool connection_pool::hand_shared(origin_state& o, waiter& w) noexcept {
@@ -219,11 +232,15 @@ bool connection_pool::hand_shared(origin_state& o, waiter& w) noexcept {
   if (!c) return false;
   auto wp = std::move(o.waiters.front());  // `w` is the front waiter
   o.waiters.pop_front();
+  give(w, std::move(c));
+  return true;
+}
+
+void connection_pool::give(waiter& w, std::shared_ptr<session> c) noexcept {
   w.conn = std::move(c);
   w.reused = true;
   w.done = true;
   w.timer.cancel();
-  return true;
 }
 
 void connection_pool::hand_new(waiter& w, origin_state& o) noexcept {

@@ -156,7 +156,8 @@ class connection_pool {
   void slot_freed(origin_state& o) noexcept;                   // a connection closed, or finished connecting
   void serve_waiters(origin_state& o) noexcept;                // spare capacity, or the right to open one
   bool hand_shared(origin_state& o, waiter& w) noexcept;       // a unit of a session in use, for `w`
-  void hand_new(waiter& w, origin_state& o) noexcept;          // the right to open a connection, for `w`
+  static void give(waiter& w, std::shared_ptr<session> c) noexcept;  // wakes `w` with a unit of `c`
+  void hand_new(waiter& w, origin_state& o) noexcept;  // the right to open a connection, for `w`
   void fail_connect_waiters(origin_state& o, std::error_code ec) noexcept;
   void list_shared(origin_state& o, const std::shared_ptr<session>& c) noexcept;  // room for more
   void unlist_shared(origin_state& o, session& c) noexcept;

@@ -518,3 +518,62 @@ TEST_CASE("pool unit: a retry waits ahead of first attempts, behind earlier retr
   // second serves the rest.
   CHECK(s.connects == 2);
 }
+
+TEST_CASE("pool unit: first attempts behind a waiting retry share the older connection meanwhile",
+          "[pool][unit]") {
+  // One connection allowed, of 4 streams, all in use. A retry queues for a connection newer than it (it
+  // is served once this one is idle and its slot can be reopened); a first attempt queues behind it, but
+  // needs no such thing, and takes the room this connection has as soon as a stream comes back.
+  script s;
+  s.capacity = 4;
+  s.may_multiplex = true;
+  sentinel::connection_pool_options opts;
+  opts.max_per_origin = 1;
+  fixture f(s, opts);
+  std::vector<std::string> order;
+  std::size_t first_on = 0, retry_on = 0;
+  run_until(f.io, [&]() -> asio::awaitable<void> {
+    std::array<d::connection_pool::lease, 4> in_use;
+    {
+      const std::error_code acquired = co_await f.acquire(in_use[0]);
+      REQUIRE_FALSE(acquired);
+    }
+    for (std::size_t i = 1; i < 4; ++i)
+      REQUIRE(f.pool.try_acquire("fake", true, in_use[i]));
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          d::connection_pool::lease l;
+          const std::error_code acquired = co_await f.acquire(l, "fake", false);
+          CHECK_FALSE(acquired);
+          retry_on = static_cast<fake_session&>(*l).id;
+          order.push_back("retry");
+        },
+        asio::detached);
+    co_await f.sleep(1ms);
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          d::connection_pool::lease l;
+          const std::error_code acquired = co_await f.acquire(l);
+          CHECK_FALSE(acquired);
+          first_on = static_cast<fake_session&>(*l).id;
+          order.push_back("first");
+          co_await f.sleep(5ms);
+        },
+        asio::detached);
+    co_await f.sleep(2ms);
+    CHECK(f.pool.waiting_count() == 2);
+    in_use[0].give_back();  // room on connection 1: the first attempt takes it, the retry keeps waiting
+    co_await f.sleep(2ms);
+    CHECK(order == std::vector<std::string>{"first"});
+    for (std::size_t i = 1; i < 4; ++i)
+      in_use[i].give_back();
+    while (order.size() < 2)
+      co_await f.sleep(1ms);
+  }());
+  CHECK(first_on == 1);
+  CHECK(retry_on == 2);
+  CHECK(order == std::vector<std::string>{"first", "retry"});
+}
