@@ -88,8 +88,8 @@ enum class error {
   /// REFUSED_STREAM; the response's `info().failure.http2_error` holds the code. (Appended here so that no
   /// existing value moves.)
   stream_reset,
-  /// An HTTP/2 server sent frames that carry nothing for the exchanges (PING, SETTINGS, PRIORITY, empty
-  /// DATA, resets or heads of streams already gone, unknown types) faster than the client allows: a flood
+  /// An HTTP/2 server sent frames that carry nothing for the exchanges (PING, SETTINGS, PRIORITY, GOAWAY,
+  /// empty DATA, resets or heads of streams whose exchange is gone) faster than the client allows: a flood
   /// (CVE-2019-9512, -9515, -9518). The connection is closed; see docs/limits.md. (A limit; appended here so
   /// that no existing value moves.)
   frame_flood,

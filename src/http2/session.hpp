@@ -47,7 +47,7 @@ struct header_limits {
 };
 
 /// How many frames that carry nothing for an exchange (PING, SETTINGS, PRIORITY, GOAWAY, empty DATA, a reset
-/// or head of a stream already gone, unknown types) a server may send: a token bucket of `burst` frames,
+/// or head of a stream whose exchange is gone) a server may send: a token bucket of `burst` frames,
 /// refilled at `per_second`. A well-behaved server sends a few per connection; a flood (CVE-2019-9512,
 /// -9515, -9518) fails the connection with error::frame_flood after `burst` of them at most. `burst` 0: no
 /// limit.
