@@ -96,6 +96,9 @@ TEST_CASE("exit codes: Asio and system errors", "[cli][unit]") {
   CHECK(exit_code_for(asio::error::broken_pipe) == 55);
   CHECK(exit_code_for(asio::error::operation_aborted) == 42);
   CHECK(exit_code_for(std::error_code(ENOENT, std::system_category())) == 26);
+  CHECK(exit_code_for(make_error_code(std::errc::protocol_error)) == 16);  // the HTTP/2 session's own
+  CHECK(exit_code_for(make_error_code(std::errc::not_enough_memory)) == 27);
+  CHECK_FALSE(exit_code_summary(27).empty());
   CHECK(exit_code_for(std::error_code(0x0A000086, asio::error::get_ssl_category())) == 35);
   CHECK(exit_code_for(std::error_code(12345, asio::error::get_misc_category())) == 1);
 

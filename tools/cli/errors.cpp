@@ -97,6 +97,9 @@ int exit_code_for(const std::error_code& ec) noexcept {
     return exit_code_for_sentinel(static_cast<error>(ec.value()));
   // Name resolution.
   if (in_category(ec, asio::error::get_netdb_category())) return exit_code::resolve;
+  // The library's two generic codes that are not about files: the HTTP/2 session's own failures.
+  if (ec == std::errc::protocol_error) return exit_code::http2;
+  if (ec == std::errc::not_enough_memory) return exit_code::out_of_memory;
   // A request body file that could not be opened: the library reports it in std::system_category.
   if (in_category(ec, std::system_category()) || in_category(ec, std::generic_category()))
     return exit_code::read_error;
@@ -133,6 +136,8 @@ std::string_view exit_code_summary(int code) noexcept {
       return "failure writing output";
     case exit_code::read_error:
       return "failure reading a local file";
+    case exit_code::out_of_memory:
+      return "out of memory";
     case exit_code::timeout:
       return "operation timed out";
     case exit_code::tls_handshake:

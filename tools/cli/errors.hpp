@@ -23,6 +23,7 @@ inline constexpr int partial = 18;
 inline constexpr int http_error = 22;  ///< -f and a status >= 400
 inline constexpr int write_error = 23;
 inline constexpr int read_error = 26;  ///< a --data/--data-binary/-w @FILE could not be read
+inline constexpr int out_of_memory = 27;
 inline constexpr int timeout = 28;
 inline constexpr int tls_handshake = 35;
 inline constexpr int aborted = 42;
