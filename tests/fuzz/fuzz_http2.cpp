@@ -12,6 +12,7 @@
 //   bit 3    a body limit of 64 bytes (else none)
 //   bit 4    the client closes the connection after the last piece (else the server closes its end)
 //   bit 5    the streams start one by one, each after the previous piece (else all three first)
+//   bit 6    a flood limit of 4 frames that carry nothing, never refilled (else the default 1,000)
 //
 // Invariants (FUZZ_CHECK aborts): every exchange ends; a successful one has a final status 200..999, its
 // end reached the consumer, a HEAD has no body, a body stays within the limit, and a body that declared a
@@ -169,13 +170,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint64_t max_body = (mode & 0x08) != 0 ? 64 : 0;
   const bool client_closes = (mode & 0x10) != 0;
   const bool one_by_one = (mode & 0x20) != 0;
+  d::http2::connection_options options;
+  if ((mode & 0x40) != 0) options.flood = {4, 0};
 
   asio::io_context io;
   auto ctx = std::make_shared<d::connection_context>(io.get_executor(), sentinel::tls_options{}, 16 * 1024);
   auto [mine, theirs] = sentinel::test::make_memory_pipe(io.get_executor());
   auto l = std::make_shared<d::link>(io.get_executor());
   sentinel::test::attach_memory(l->io, mine, "h2");
-  auto conn = std::make_shared<d::http2::connection>(ctx, "http://fuzz.test:80", std::move(l));
+  auto conn = std::make_shared<d::http2::connection>(ctx, "http://fuzz.test:80", std::move(l), options);
 
   std::array<stream_run, 3> streams;
   streams[0].method = "GET";

@@ -262,9 +262,9 @@ URL = [
 # HTTP/2 (fuzz_http2.cpp): the mode byte, then the server's frames. The client's streams are 1 (GET),
 # 3 (HEAD) and 5 (POST, with a body). Mode bits 0-2 split, 3 a 64-byte body limit, 4 the client closes,
 # 5 the streams start one by one.
-def h2_mode(split=0, limit=False, client_closes=False, one_by_one=False):
+def h2_mode(split=0, limit=False, client_closes=False, one_by_one=False, flood_limit=False):
     return bytes([split | (0x08 if limit else 0) | (0x10 if client_closes else 0) |
-                  (0x20 if one_by_one else 0)])
+                  (0x20 if one_by_one else 0) | (0x40 if flood_limit else 0)])
 
 
 def frame(kind, flags, stream, payload=b""):
@@ -324,6 +324,10 @@ HTTP2 = [
     ("padded-data", h2_mode(split=3), PREFACE + frame(HEADERS, END_HEADERS, 1, S200 + cl(2)) +
      frame(DATA, END_STREAM | 0x8, 1, b"\x03ok\0\0\0")),
     ("no-preface", h2_mode(), ALL),
+    # A flood limit of 4: the server's SETTINGS, its ACK and two PINGs pass; the fifth frame that carries
+    # nothing (an empty DATA frame) fails the connection.
+    ("flood-limit", h2_mode(split=4, flood_limit=True), PREFACE + frame(PING, 0, 0, bytes(8)) +
+     frame(PING, 0, 0, bytes(8)) + frame(HEADERS, END_HEADERS, 1, S200) + frame(DATA, 0, 1, b"") + ALL),
 ]
 
 
