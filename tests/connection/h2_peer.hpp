@@ -1,6 +1,7 @@
-// sentinel test support: the server side of an HTTP/2 connection over the in-memory stream, built on
-// nghttp2's own server session (h2_peer), and a client session wired to one (fixture). Header-only: used by
-// the HTTP/2 test files of this folder.
+// sentinel test support: the server side of an HTTP/2 connection, built on nghttp2's own server session,
+// over the in-memory stream (h2_peer) or a TCP socket (tcp_h2_peer), and a client session wired to an
+// h2_peer (fixture). Header-only: used by the HTTP/2 test files of this folder and by
+// tests/loopback/http2_fault_test.cpp.
 #pragma once
 
 #include "http2/session.hpp"
