@@ -176,13 +176,14 @@ int on_data_chunk(nghttp2_session* s, std::uint8_t, std::int32_t id, const std::
 // WINDOW_UPDATE: a server sends one for each block of an upload it reads. Not CONTINUATION:
 // header_block_frame() bounds a block's frames. (Frames nghttp2 skips unread, of unknown types or for
 // closed streams, never reach this callback: they cost what their bytes cost.)
-bool carries_nothing(nghttp2_session* s, const nghttp2_frame_hd& hd) noexcept {
+// `st` is the frame's stream's state (null: none, or its exchange is gone).
+bool carries_nothing(const nghttp2_frame_hd& hd, const stream_state* st) noexcept {
   switch (hd.type) {
     case NGHTTP2_DATA:
       return hd.length == 0 && (hd.flags & NGHTTP2_FLAG_END_STREAM) == 0;
     case NGHTTP2_HEADERS:
     case NGHTTP2_RST_STREAM:
-      return state_of(s, hd.stream_id) == nullptr;
+      return st == nullptr;
     case NGHTTP2_WINDOW_UPDATE:
     case NGHTTP2_CONTINUATION:
     case NGHTTP2_PUSH_PROMISE:  // a protocol error: push is off (SETTINGS_ENABLE_PUSH 0)
@@ -195,15 +196,16 @@ bool carries_nothing(nghttp2_session* s, const nghttp2_frame_hd& hd) noexcept {
 // Frame headers as they arrive, before nghttp2 judges them: what a stream it then resets for breaking the
 // HTTP messaging rules was sent.
 int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* conn) {
-  if (carries_nothing(s, *hd) && !static_cast<connection*>(conn)->overhead_frame())
+  const bool of_stream = hd->stream_id != 0 && (hd->type == NGHTTP2_DATA || hd->type == NGHTTP2_HEADERS ||
+                                                hd->type == NGHTTP2_RST_STREAM);
+  stream_state* st = of_stream ? state_of(s, hd->stream_id) : nullptr;  // one lookup for both uses
+  if (carries_nothing(*hd, st) && !static_cast<connection*>(conn)->overhead_frame())
     return NGHTTP2_ERR_CALLBACK_FAILURE;  // the whole connection: receive() fails it with frame_flood
   if ((hd->type == NGHTTP2_HEADERS || hd->type == NGHTTP2_CONTINUATION) &&
       !static_cast<connection*>(conn)->header_block_frame(hd->length,
                                                           (hd->flags & NGHTTP2_FLAG_END_HEADERS) != 0))
     return NGHTTP2_ERR_CALLBACK_FAILURE;  // the whole connection: receive() fails it with header_too_large
-  if (hd->stream_id == 0 || (hd->type != NGHTTP2_DATA && hd->type != NGHTTP2_HEADERS)) return 0;
-  stream_state* st = state_of(s, hd->stream_id);
-  if (st == nullptr) return 0;
+  if (st == nullptr || hd->type == NGHTTP2_RST_STREAM) return 0;
   st->heard = true;
   if (hd->type == NGHTTP2_DATA) st->framed += hd->length;
   if ((hd->flags & NGHTTP2_FLAG_END_STREAM) != 0) st->end_seen = true;
