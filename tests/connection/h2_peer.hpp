@@ -362,6 +362,13 @@ struct fixture {
   /// Runs GET `path` (which the peer leaves unanswered) until it ends; once the peer has seen it,
   /// `then(peer)` writes what the test scripts (raw frames, the end of the stream).
   result send_then(const std::string& path, const std::function<void(h2_peer&)>& then) {
+    return send_then_co(path, [&](h2_peer& p) -> asio::awaitable<void> {
+      then(p);
+      co_return;
+    });
+  }
+  /// The same with a `then` that may wait (other exchanges, timers) before the request ends.
+  result send_then_co(const std::string& path, const std::function<asio::awaitable<void>(h2_peer&)>& then) {
     result r;
     sentinel::test::run_until(io, [&]() -> asio::awaitable<void> {
       bool done = false;
@@ -374,7 +381,7 @@ struct fixture {
           asio::detached);
       while (peer->answered == 0)
         co_await pause();
-      then(*peer);
+      co_await then(*peer);
       while (!done)
         co_await pause();
     }());

@@ -4,7 +4,6 @@
 // not all processed first), and no stream is left waiting. Within the limits, or at the rate the bucket
 // refills, the same frames pass. Over the in-memory pipe, with the frames written by hand.
 #include "h2_peer.hpp"
-#include "support/run_until.hpp"
 
 #include <sentinel/error.hpp>
 
@@ -12,7 +11,6 @@
 #include <string>
 
 using sentinel::error;
-using sentinel::test::run_until;
 using sentinel::test::h2::fixture;
 using sentinel::test::h2::frame;
 using sentinel::test::h2::h2_peer;
@@ -106,25 +104,13 @@ TEST_CASE("http2 flood: resets of a stream whose exchange is gone count as a flo
   sentinel::detail::exchange_params timed;
   timed.response_head_timeout = 20ms;
   timed.total_deadline = sentinel::detail::clock::now() + 5s;
-  fixture::result first, flooded;
-  run_until(f.io, [&]() -> asio::awaitable<void> {
-    // Stream 1 waits for its answer; stream 3's deadline passes and its exchange ends.
-    bool done = false;
-    asio::co_spawn(
-        f.io,
-        [&]() -> asio::awaitable<void> {
-          first = co_await f.send("GET", "/answer");
-          done = true;
-        },
-        asio::detached);
-    while (f.peer->answered == 0)
-      co_await f.pause();
+  fixture::result flooded;
+  // Stream 1 waits for its answer; stream 3's deadline passes and its exchange ends.
+  const auto first = f.send_then_co("/answer", [&](h2_peer& p) -> asio::awaitable<void> {
     flooded = co_await f.send("GET", "/never", {}, timed);
-    f.peer->write_raw(flood_of("RST_STREAM", 200));
-    release_answer(*f.peer);
-    while (!done)
-      co_await f.pause();
-  }());
+    p.write_raw(flood_of("RST_STREAM", 200));
+    release_answer(p);
+  });
   CHECK(flooded.out.ec == error::response_timeout);
   CHECK(first.out.ec == error::frame_flood);
   CHECK_FALSE(f.conn->reusable());
@@ -150,26 +136,13 @@ TEST_CASE("http2 flood: within the burst, and at the rate it refills, the connec
     fixture f({100, {}, {}, {20, 1000}});
     hold_answers(f);
     f.start_peer();
-    fixture::result r;
-    run_until(f.io, [&]() -> asio::awaitable<void> {
-      bool done = false;
-      asio::co_spawn(
-          f.io,
-          [&]() -> asio::awaitable<void> {
-            r = co_await f.send("GET", "/answer");
-            done = true;
-          },
-          asio::detached);
-      while (f.peer->answered == 0)
-        co_await f.pause();
-      f.peer->write_raw(flood_of("PING", 18));
+    const auto r = f.send_then_co("/answer", [&](h2_peer& p) -> asio::awaitable<void> {
+      p.write_raw(flood_of("PING", 18));
       asio::steady_timer t(f.io, 30ms);
       co_await t.async_wait(asio::use_awaitable);
-      f.peer->write_raw(flood_of("PING", 18));
-      release_answer(*f.peer);
-      while (!done)
-        co_await f.pause();
-    }());
+      p.write_raw(flood_of("PING", 18));
+      release_answer(p);
+    });
     CHECK_FALSE(r.out.ec);
     CHECK(f.conn->reusable());
   }
