@@ -69,7 +69,6 @@ std::error_code connection::prepare(const exchange_request& req) {
 
 asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body,
                                                        const exchange_params& params, response& res) {
-  const std::string_view head = wbuf_;
   const bool reused = exchanges_++ > 0;
   exchange_outcome out;
   reusable_ = false;  // until a complete, reusable response proves otherwise
@@ -91,8 +90,14 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   responded_ = false;
   reader_.start(true);  // the response cannot be there yet: skip the read that would say EAGAIN
 
+  // Most requests go out whole in one non-blocking write, with no coroutine frame for sending.
   bool body_pending = false;
-  out.ec = co_await send_request(head, body, body_pending);
+  first_write w = plan_first_write(body, body_pending);
+  std::error_code ec;
+  const bool written = write_now(stream_, deadlines_, w.head, w.body, w.watch, ec);
+  if (!written || (!ec && body_pending)) ec = co_await send_request(w, written, ec, body, body_pending);
+  ctx_->counters.bytes_sent.add(w.bytes);
+  out.ec = ec;
   out.failed_sending = out.ec.operator bool();
   if (!out.ec && early_ec_) out.ec = early_ec_;
   if (!out.ec && responded_) {
@@ -116,17 +121,20 @@ asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body
   co_return out;
 }
 
-asio::awaitable<std::error_code> connection::send_request(std::string_view head, const outgoing_body& body,
-                                                          bool& body_pending) {
-  // The head, and an in-memory body with it in one write. A body held back for 100 Continue, and file
-  // and source bodies, follow separately.
+connection::first_write connection::plan_first_write(const outgoing_body& body, bool& body_pending) noexcept {
+  // A body held back for 100 Continue, and file and source bodies, follow separately.
   body_pending = !body.empty() && (body.expect_continue || !body.in_memory());
-  const std::string_view first_body =
-      body.in_memory() && !body.expect_continue ? body.data : std::string_view{};
-  // Only a body may make the server answer before the request is out; a bare head goes out unwatched.
-  response_watch* const w = first_body.empty() ? nullptr : watch();
-  std::error_code ec = co_await write_all(stream_, deadlines_, head, first_body, w);
-  ctx_->counters.bytes_sent.add(head.size() + first_body.size());
+  first_write w;
+  w.head = wbuf_;
+  if (body.in_memory() && !body.expect_continue) w.body = body.data;
+  w.bytes = w.head.size() + w.body.size();
+  if (!w.body.empty()) w.watch = watch();
+  return w;
+}
+
+asio::awaitable<std::error_code> connection::send_request(first_write w, bool written, std::error_code ec,
+                                                          const outgoing_body& body, bool& body_pending) {
+  if (!written) ec = co_await write_all(stream_, deadlines_, w.head, w.body, w.watch);
   if (!ec && !responded_ && body_pending && !body.expect_continue) {
     ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch());
     body_pending = false;

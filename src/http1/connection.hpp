@@ -63,8 +63,16 @@ class connection final : public session, private response_watch {
   void stop_timer() noexcept override { deadlines_.stop(); }
 
  private:
-  asio::awaitable<std::error_code> send_request(std::string_view head, const outgoing_body& body,
-                                                bool& body_pending);
+  // The request's first write: the head, and an in-memory body sent with it.
+  struct first_write {
+    std::string_view head, body;      // what is still to go
+    std::size_t bytes = 0;            // both, for the counter
+    response_watch* watch = nullptr;  // only a body may make the server answer before the request is out
+  };
+  first_write plan_first_write(const outgoing_body& body, bool& body_pending) noexcept;
+  /// What write_now left of the first write (unless `written`), then a body that goes separately.
+  asio::awaitable<std::error_code> send_request(first_write w, bool written, std::error_code ec,
+                                                const outgoing_body& body, bool& body_pending);
   asio::awaitable<std::error_code> read_response(const outgoing_body& body, bool& body_pending,
                                                  exchange_outcome& out, response& res);
   std::error_code on_eof(std::error_code read_ec, response& res);

@@ -64,6 +64,33 @@ asio::awaitable<std::error_code> write_own_buffer_watched(stream& s,
 
 }  // namespace
 
+bool write_now(stream& s, const deadline_set& d, std::string_view& a, std::string_view& b,
+               const response_watch* watch, std::error_code& ec) {
+  ec.clear();
+  if (d.fired()) {
+    ec = d.fired_or(ec);
+    return true;
+  }
+  if (!s.reads_by_readiness()) return false;
+  if (a.empty() && b.empty()) return true;  // (a stream write of nothing is no system call either)
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
+                                               asio::buffer(b.data(), b.size())};
+  std::size_t n = s.try_write(bufs, ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    if (watch != nullptr && is_peer_gone(ec)) {
+      ec.clear();  // write_all meets it again, and reads what the peer said before it went
+      return false;
+    }
+    ec = d.fired_or(ec);
+    return true;
+  }
+  ec.clear();
+  const std::size_t from_a = std::min(n, a.size());
+  a.remove_prefix(from_a);
+  b.remove_prefix(n - from_a);
+  return a.empty() && b.empty();
+}
+
 asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
                                            std::string_view b, response_watch* watch) {
   std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};

@@ -49,4 +49,12 @@ class response_watch {
 asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
                                            std::string_view b, response_watch* watch = nullptr);
 
+/// The part of write_all that never waits, for callers that want no coroutine frame when one
+/// non-blocking write takes everything (the usual request). True when the write is over, with its result
+/// in `ec` exactly as write_all would give it; false when the rest must wait (or the stream writes only
+/// through its own operation, or a watched write failed as the peer went away): `a` and `b` then hold
+/// what is left, to pass to write_all with the same `watch`.
+bool write_now(stream& s, const deadline_set& d, std::string_view& a, std::string_view& b,
+               const response_watch* watch, std::error_code& ec);
+
 }  // namespace sentinel::detail
