@@ -33,6 +33,22 @@ struct phase_result {
   std::uint64_t errors = 0;
 };
 
+/// The figures of a phase of `total` requests that took `wall_s` seconds and `cpu_us` of CPU and made the
+/// allocations `a`.
+inline phase_result per_request(std::size_t total, double wall_s, double cpu_us,
+                                const sentinel::test::alloc::counts& a, std::uint64_t errors) {
+  phase_result r;
+  r.requests = total;
+  const double n = static_cast<double>(total);
+  r.wall_ns_per_req = wall_s * 1e9 / n;
+  r.cpu_us_per_req = cpu_us / n;
+  r.allocs_per_req = static_cast<double>(a.allocations) / n;
+  r.frees_per_req = static_cast<double>(a.deallocations) / n;
+  r.bytes_per_req = static_cast<double>(a.bytes) / n;
+  r.errors = errors;
+  return r;
+}
+
 class pool_driver {
  public:
   pool_driver(asio::io_context& caller, sentinel::client_pool& pool, const sentinel::request& proto)
@@ -68,17 +84,7 @@ class pool_driver {
     caller_.run();
     const double wall = bench::seconds_since(t0);
     const double cpu = bench::process_cpu_us() - cpu0;
-    const auto a = alloc::all_threads() - a0 - excluded_;
-    phase_result r;
-    r.requests = total;
-    const double n = static_cast<double>(total);
-    r.wall_ns_per_req = wall * 1e9 / n;
-    r.cpu_us_per_req = cpu / n;
-    r.allocs_per_req = static_cast<double>(a.allocations) / n;
-    r.frees_per_req = static_cast<double>(a.deallocations) / n;
-    r.bytes_per_req = static_cast<double>(a.bytes) / n;
-    r.errors = errors_;
-    return r;
+    return per_request(total, wall, cpu, alloc::all_threads() - a0 - excluded_, errors_);
   }
 
  private:

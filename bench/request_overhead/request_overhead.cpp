@@ -23,10 +23,16 @@
 // A second bare variant, "wait+read", reads the way sentinel's connection does (async_wait for
 // readability, then a non-blocking read), to show what that reading strategy costs by itself.
 // Options: --mode sequential|64_in_flight, --transport loopback|memory|pool (default all), --no-raw (sentinel
-// only: for strace/perf), --trace N (stacks of the first N allocations of one warm sequential request).
+// only: for strace/perf), --trace N (stacks of the first N allocations of one warm sequential request),
+// --trace-reuse N (the same through async_send(req, res)).
+//
+// Reuse rows (tcp+reuse, mem+reuse): the same request sent again and again with async_send(req, res) into
+// one response per chain (client_driver.hpp): no request copy to exclude, and the response's storage
+// reused; no floor of their own (the rows above have it).
 #include <sentinel/http_client.hpp>
 
 #include "bench_common.hpp"
+#include "client_driver.hpp"
 #include "mini_server.hpp"
 #include "pool_driver.hpp"
 #include "support/alloc_counter.hpp"
@@ -49,76 +55,6 @@
 namespace {
 
 using bench::phase_result;
-
-// Keeps `depth` requests in flight until `total` have been started; every completion starts the next one.
-class driver {
- public:
-  driver(asio::io_context& ctx, sentinel::http_client& client, const sentinel::request& proto)
-      : ctx_(ctx), client_(client), proto_(proto) {}
-
-  phase_result run(std::size_t total, std::size_t depth) {
-    remaining_ = total;
-    in_flight_ = 0;
-    errors_ = 0;
-    ctx_.restart();
-    auto guard = asio::make_work_guard(ctx_);  // stop() ends the phase, not a momentarily empty queue
-    const auto a0 = sentinel::test::alloc::this_thread();
-    const double cpu0 = bench::thread_cpu_us();
-    const auto t0 = bench::clock::now();
-    for (std::size_t i = 0; i < depth && remaining_ > 0; ++i)
-      start_one();
-    ctx_.run();
-    const double wall = bench::seconds_since(t0);
-    const double cpu = bench::thread_cpu_us() - cpu0;
-    const auto a1 = sentinel::test::alloc::this_thread();
-    phase_result r;
-    r.requests = total;
-    const double n = static_cast<double>(total);
-    r.wall_ns_per_req = wall * 1e9 / n;
-    r.cpu_us_per_req = cpu / n;
-    r.allocs_per_req = static_cast<double>(a1.allocations - a0.allocations - excluded_.allocations) / n;
-    r.frees_per_req = static_cast<double>(a1.deallocations - a0.deallocations - excluded_.deallocations) / n;
-    r.bytes_per_req = static_cast<double>(a1.bytes - a0.bytes - excluded_.bytes) / n;
-    r.errors = errors_;
-    excluded_ = {};
-    return r;
-  }
-
- private:
-  void start_one() {
-    --remaining_;
-    ++in_flight_;
-    // The caller's copy of the request is the caller's cost, not the library's: measured, then excluded.
-    const auto before = sentinel::test::alloc::this_thread();
-    sentinel::request req = proto_;
-    const auto after = sentinel::test::alloc::this_thread();
-    excluded_.allocations += after.allocations - before.allocations;
-    excluded_.bytes += after.bytes - before.bytes;
-    // ...and so is its destruction: the library moves it into the operation and frees it there, which
-    // shows up as the library's frees. Allocations are what the summary is about.
-    client_.async_send(std::move(req), [this](std::error_code ec, sentinel::response res) {
-      if (ec || res.status() != 200 || res.body().size() != 13) {
-        if (errors_++ == 0)
-          std::fprintf(stderr, "request failed: %s (status %d, %zu body bytes)\n", ec.message().c_str(),
-                       res.status(), res.body().size());
-      }
-      --in_flight_;
-      if (remaining_ > 0) {
-        start_one();
-      } else if (in_flight_ == 0) {
-        ctx_.stop();
-      }
-    });
-  }
-
-  asio::io_context& ctx_;
-  sentinel::http_client& client_;
-  const sentinel::request& proto_;
-  std::size_t remaining_ = 0;
-  std::size_t in_flight_ = 0;
-  std::uint64_t errors_ = 0;
-  sentinel::test::alloc::counts excluded_;
-};
 
 // The floor: the same exchanges with bare Asio callbacks over the same server, no HTTP library: write the
 // request bytes, read until the whole 52-byte reply is in. What loopback TCP and Asio cost by themselves.
@@ -162,17 +98,7 @@ class raw_driver {
     ctx_.run();
     const double wall = bench::seconds_since(t0);
     const double cpu = bench::thread_cpu_us() - cpu0;
-    const auto a1 = sentinel::test::alloc::this_thread();
-    phase_result r;
-    r.requests = total;
-    const double n = static_cast<double>(total);
-    r.wall_ns_per_req = wall * 1e9 / n;
-    r.cpu_us_per_req = cpu / n;
-    r.allocs_per_req = static_cast<double>(a1.allocations - a0.allocations) / n;
-    r.frees_per_req = static_cast<double>(a1.deallocations - a0.deallocations) / n;
-    r.bytes_per_req = static_cast<double>(a1.bytes - a0.bytes) / n;
-    r.errors = errors_;
-    return r;
+    return bench::per_request(total, wall, cpu, sentinel::test::alloc::this_thread() - a0, errors_);
   }
 
  private:
@@ -267,17 +193,7 @@ class raw_memory_driver {
     ctx_.run();
     const double wall = bench::seconds_since(t0);
     const double cpu = bench::thread_cpu_us() - cpu0;
-    const auto a1 = sentinel::test::alloc::this_thread();
-    phase_result r;
-    r.requests = total;
-    const double n = static_cast<double>(total);
-    r.wall_ns_per_req = wall * 1e9 / n;
-    r.cpu_us_per_req = cpu / n;
-    r.allocs_per_req = static_cast<double>(a1.allocations - a0.allocations) / n;
-    r.frees_per_req = static_cast<double>(a1.deallocations - a0.deallocations) / n;
-    r.bytes_per_req = static_cast<double>(a1.bytes - a0.bytes) / n;
-    r.errors = errors_;
-    return r;
+    return bench::per_request(total, wall, cpu, sentinel::test::alloc::this_thread() - a0, errors_);
   }
 
  private:
@@ -428,11 +344,21 @@ void print_summary(const char* transport, const std::vector<mode>& modes) {
                 med(m.raw_reps, &phase_result::wall_ns_per_req), bench::median(m.wall_ratio));
 }
 
+// Rows without a floor (reuse, pool).
+void print_plain(const char* over, const std::vector<mode>& modes) {
+  for (const auto& m : modes)
+    std::printf("%-9s %-13s %10.2f %9.0f | %8.2f %8s %6s | %9.0f\n", over, m.name,
+                med(m.reps, &phase_result::allocs_per_req), med(m.reps, &phase_result::bytes_per_req),
+                med(m.reps, &phase_result::cpu_us_per_req), "-", "-",
+                med(m.reps, &phase_result::wall_ns_per_req));
+}
+
 struct options {
   std::size_t trace = 0;
-  std::string only;       // --mode sequential|64_in_flight
-  std::string transport;  // --transport loopback|memory|pool (default: all)
-  bool with_raw = true;   // --no-raw: sentinel only (for strace/perf of the client thread)
+  bool reuse_trace = false;  // --trace-reuse N: trace async_send(req, res) instead
+  std::string only;          // --mode sequential|64_in_flight
+  std::string transport;     // --transport loopback|memory|pool (default: all)
+  bool with_raw = true;      // --no-raw: sentinel only (for strace/perf of the client thread)
 };
 
 options parse_options(const std::vector<std::string>& rest) {
@@ -441,6 +367,10 @@ options parse_options(const std::vector<std::string>& rest) {
     if (a == "--no-raw") o.with_raw = false;
   for (std::size_t i = 0; i + 1 < rest.size(); ++i) {
     if (rest[i] == "--trace") o.trace = std::stoul(rest[i + 1]);
+    if (rest[i] == "--trace-reuse") {
+      o.trace = std::stoul(rest[i + 1]);
+      o.reuse_trace = true;
+    }
     if (rest[i] == "--mode") o.only = rest[i + 1];
     if (rest[i] == "--transport") o.transport = rest[i + 1];
   }
@@ -482,8 +412,8 @@ int main(int argc, char** argv) {
   const auto reply = std::make_shared<const std::string>(bench::hello_response());
   sentinel::test::use_memory_transport(mem_client, reply);
   const sentinel::request proto("GET", server.url("/hello"));
-  driver d(ctx, client, proto);
-  driver dm(ctx, mem_client, proto);
+  bench::client_driver d(ctx, client, proto, false), dm(ctx, mem_client, proto, false);
+  bench::client_driver dr(ctx, client, proto, true), dmr(ctx, mem_client, proto, true);
   sentinel::pool_options popts;
   popts.workers = 1;
   popts.client = opts;
@@ -517,13 +447,17 @@ int main(int argc, char** argv) {
   std::printf("%-14s %-18s %9s %11s %10s %10s %10s %10s %6s\n", "mode", "phase", "requests", "wall_ns/req",
               "cpu_us/req", "allocs/req", "frees/req", "bytes/req", "errors");
   std::vector<mode> tcp_modes = make_modes(o, args.quick), mem_modes = make_modes(o, args.quick),
-                    pool_modes = make_modes(o, args.quick);
+                    pool_modes = make_modes(o, args.quick), tcp_reuse_modes = make_modes(o, args.quick),
+                    mem_reuse_modes = make_modes(o, args.quick);
   std::uint64_t errors = 0;
   if (loopback)
     errors += measure("tcp", tcp_modes, warmup, reps, bind(d), o.with_raw ? bind(raw) : run_fn(),
                       o.with_raw ? bind(raw_wait) : run_fn());
   if (memory)
     errors += measure("memory", mem_modes, warmup, reps, bind(dm), o.with_raw ? bind(raw_mem) : run_fn(), {});
+  // The same request sent again and again into one response per chain (async_send(req, res)).
+  if (loopback) errors += measure("tcp+reuse", tcp_reuse_modes, warmup, reps, bind(dr), {}, {});
+  if (memory) errors += measure("mem+reuse", mem_reuse_modes, warmup, reps, bind(dmr), {}, {});
   if (pooled) {
     sentinel::test::alloc::count_all_threads(true);
     errors += measure("pool", pool_modes, warmup, reps, bind(dp), {}, {});
@@ -532,7 +466,7 @@ int main(int argc, char** argv) {
 
   if (o.trace > 0) {
     // Where the allocations of one warm sequential request come from.
-    driver& t = memory ? dm : d;
+    bench::client_driver& t = o.reuse_trace ? (memory ? dmr : dr) : (memory ? dm : d);
     t.run(100, 1);
     sentinel::test::alloc::trace_next(o.trace);
     t.run(1, 1);
@@ -559,6 +493,12 @@ int main(int argc, char** argv) {
   j.begin_object("pool_modes");  // client_pool, one worker, in-memory transport; every thread counted
   if (pooled) json_modes(j, pool_modes);
   j.end_object();
+  j.begin_object("reuse_modes");  // loopback TCP, async_send(req, res): no request copy, response reused
+  if (loopback) json_modes(j, tcp_reuse_modes);
+  j.end_object();
+  j.begin_object("memory_reuse_modes");  // the same over the in-memory transport
+  if (memory) json_modes(j, mem_reuse_modes);
+  j.end_object();
   j.num("server_connections", server.connections());
   j.num("errors", errors);
   j.end_object();
@@ -572,13 +512,9 @@ int main(int argc, char** argv) {
               "cpu_us", "raw_us", "ratio", "wall_ns", "raw_ns", "ratio");
   if (loopback) print_summary("tcp", tcp_modes);
   if (memory) print_summary("memory", mem_modes);
-  for (const auto& m : pool_modes) {
-    if (!pooled) break;
-    std::printf("%-8s %-14s %10.2f %9.0f | %8.2f %8s %6s | %9.0f\n", "pool", m.name,
-                med(m.reps, &phase_result::allocs_per_req), med(m.reps, &phase_result::bytes_per_req),
-                med(m.reps, &phase_result::cpu_us_per_req), "-", "-",
-                med(m.reps, &phase_result::wall_ns_per_req));
-  }
+  if (loopback) print_plain("tcp+reuse", tcp_reuse_modes);
+  if (memory) print_plain("mem+reuse", mem_reuse_modes);
+  if (pooled) print_plain("pool", pool_modes);
   std::printf(
       "(excluded: the caller's request copy, %.1f allocations. Over memory, both sides include the\n"
       "responder's work on the same thread. pool: client_pool with one worker over memory; allocations of\n"

@@ -92,12 +92,44 @@ class http_client {
    * @endcode
    */
   template <class Token = asio::use_awaitable_t<executor_type>>
-  auto async_send(request req, Token&& token = {}) {
+  requires(!std::is_same_v<std::decay_t<Token>, response>)  // (req, res) is the overload below
+      auto async_send(request req, Token&& token = {}) {
     static_assert(detail::valid_token<Token, void(std::error_code, response)>,
                   "sentinel::http_client::async_send: the completion token must be an Asio token "
                   "(use_awaitable, use_future, deferred, ...) or a callback taking (std::error_code, "
                   "sentinel::response)");
     return detail::initiate_response<Token>(initiate_send{core_}, token, std::move(req));
+  }
+
+  /// Sends `req` and reads its response into `res`, reusing what `res` holds (its header, body and URL
+  /// storage) instead of building a response: with a warm connection and a response of the same shape
+  /// as the last one, a request costs no allocation of its own. `req` is read, never changed, so one
+  /// request may be sent again and again without being rebuilt (a redirect works on a copy).
+  /**
+   * @param req    Referenced, not copied: must stay alive and unchanged until completion.
+   * @param res    Cleared first, then filled; referenced until completion, and not to be touched before.
+   * @param token  Any Asio completion token for `void(std::error_code)`; use_awaitable (the default) and
+   *               use_future throw request_error on error.
+   * @par Completion  As the overload above; on error `res` is empty but for `info().failure` (and
+   *               `info().callback_exception`), as that overload's response is.
+   * @par Cancellation  As the overload above.
+   * @par Example
+   * @code
+   *   const sentinel::request req("GET", "http://127.0.0.1:8080/hello");
+   *   sentinel::response res;
+   *   for (int i = 0; i < 1000; ++i) {
+   *     auto [ec] = co_await client.async_send(req, res, asio::experimental::as_tuple(asio::use_awaitable));
+   *     if (!ec) consume(res.body());
+   *   }
+   * @endcode
+   */
+  template <class Token = asio::use_awaitable_t<executor_type>>
+  auto async_send(const request& req, response& res, Token&& token = {}) {
+    static_assert(detail::valid_token<Token, void(std::error_code)>,
+                  "sentinel::http_client::async_send(req, res, token): the completion token must be an "
+                  "Asio token (use_awaitable, use_future, deferred, ...) or a callback taking "
+                  "(std::error_code)");
+    return detail::initiate_status<Token>(initiate_send_into{core_}, token, &req, &res);
   }
 
   /// Awaitable shortcuts: build the request, send it, throw request_error on error (or, when a
@@ -131,11 +163,22 @@ class http_client {
           detail::outcome_handler<std::decay_t<Handler>, executor_type>(std::forward<Handler>(handler), ex));
     }
   };
+  struct initiate_send_into {
+    std::shared_ptr<detail::client_core> core;
+    template <class Handler>
+    void operator()(Handler&& handler, const request* req, response* res) const {
+      check_owner(*core);
+      executor_type ex = core_executor(*core);
+      asio::co_spawn(ex, run_exchange(core, request(), {req, res}),
+                     detail::status_handler<std::decay_t<Handler>, executor_type>(
+                         std::forward<Handler>(handler), ex, res));
+    }
+  };
   static executor_type core_executor(const detail::client_core& core) noexcept;
   static void check_owner(const detail::client_core& core);
   /// The exchange as an awaitable (no frame of its own); it keeps `core` alive while it runs.
-  static asio::awaitable<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core,
-                                                       request req);
+  static asio::awaitable<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core, request req,
+                                                       detail::exchange_target into = {});
 
   std::shared_ptr<detail::client_core> core_;
 };

@@ -101,7 +101,8 @@ class response {
 
   /// The URL this response came from: the request's URL, or the last redirect target.
   const sentinel::url& url() const noexcept { return url_; }
-  void set_url(sentinel::url u) { url_ = std::move(u); }
+  void set_url(const sentinel::url& u) { url_ = u; }  // (copy-assigned: the storage it had is reused)
+  void set_url(sentinel::url&& u) noexcept { url_ = std::move(u); }
 
   transfer_info& info() noexcept { return info_; }
   const transfer_info& info() const noexcept { return info_; }

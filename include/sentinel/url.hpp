@@ -78,6 +78,8 @@ class url {
   url resolve(std::string_view reference, std::error_code& ec) const;
 
   bool empty() const noexcept { return host_.empty(); }
+  /// Makes this url empty (as default-constructed), keeping its storage for the next assignment.
+  void clear() noexcept;
   /// "http" or "https", lower case.
   std::string_view scheme() const noexcept { return https_ ? "https" : "http"; }
   bool is_https() const noexcept { return https_; }

@@ -30,8 +30,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
   ~client_core();
 
   /// One whole request: redirects, the stale-connection retry, deadlines. Runs on `ex`; never throws
-  /// except std::bad_alloc.
-  asio::awaitable<outcome> exchange(std::shared_ptr<client_core> self, request req);
+  /// except std::bad_alloc. Sends `req` and returns the response, or with `into` set, sends `*into.req`
+  /// and fills `*into.res` (the outcome's response then stays empty).
+  asio::awaitable<outcome> exchange(std::shared_ptr<client_core> self, request req,
+                                    exchange_target into = {});
 
   /// Closes everything; later exchanges fail with pool_stopped.
   void shutdown() noexcept;
@@ -60,11 +62,14 @@ class client_core : public std::enable_shared_from_this<client_core> {
   connection_pool pool;
 
  private:
-  asio::awaitable<outcome> send_once(request& req, clock::time_point total_deadline, bool follow,
-                                     transfer_info& info);
-  /// The result as the caller gets it: on error an empty response (but a callback's exception), else the
-  /// transfer info and the final URL; and the counters.
-  void finish(outcome& result, request& req, transfer_info& info, clock::time_point start);
+  /// One request without redirects (retried as docs/retry.md says) into `res`.
+  asio::awaitable<std::error_code> send_once(const request& req, clock::time_point total_deadline,
+                                             bool follow, transfer_info& info, response& res);
+  /// The result as the caller gets it: on error an empty response (but a callback's exception and the
+  /// failure), else the transfer info and the final URL (moved from `own`, the exchange's own copy of
+  /// `req`, when there is one); and the counters.
+  void finish(std::error_code& ec, const request& req, request* own, response& res, transfer_info& info,
+              clock::time_point start);
 
   std::size_t active_ = 0;  // exchanges in flight
   bool stopped_ = false;

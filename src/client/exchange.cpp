@@ -48,9 +48,15 @@ void exchange_failed(transfer_info& info, const exchange_outcome& r, const tcp::
 
 }  // namespace
 
-asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
+asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request owned,
+                                               exchange_target into) {
   // `self` (this) is held by the frame: the client may be destroyed while the exchange runs.
   (void)self;
+  outcome result;
+  // The request and response worked on: the exchange's own, or the caller's (never changed: a redirect
+  // goes on with a copy).
+  const request* req = into.req != nullptr ? into.req : &owned;
+  response& res = into.res != nullptr ? *into.res : result.res;
   // This coroutine is the top of its own co_spawn'ed thread (http_client::run_exchange), so it may set
   // the thread's cancellation behaviour: no exceptions (we check the state ourselves, see cancel.hpp),
   // and until the request starts to go out, any cancellation type may stop it (nothing was sent); see
@@ -59,31 +65,34 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
   if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
     counters.requests.add();
     counters.errors.add();
-    co_return outcome(asio::error::operation_aborted, response());
+    res.clear();
+    result.ec = asio::error::operation_aborted;
+    co_return result;
   }
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   active_exchange in_flight(*this);
   const auto start = clock::now();
-  const auto& ro = req.options();
+  const auto& ro = req->options();
   const auto total_deadline = deadline_after(ro.total_timeout.value_or(opts.timeouts.total));
   // A body produced by a source can be sent only once: such a request gets the 3xx itself.
-  const bool follow = ro.follow_redirects.value_or(opts.redirect.follow) && req.body_replayable();
+  const bool follow = ro.follow_redirects.value_or(opts.redirect.follow) && req->body_replayable();
   const std::size_t max_redirects = ro.max_redirects.value_or(opts.redirect.max_redirects);
 
-  outcome result;
   transfer_info info;
   for (;;) {
-    outcome o = co_await send_once(req, total_deadline, follow, info);
-    if (o.ec || !follow || !is_redirect(o.res.status()) || !o.res.headers().contains("Location")) {
-      result = std::move(o);
-      break;
-    }
+    res.clear();  // (the caller's response keeps its storage)
+    result.ec = co_await send_once(*req, total_deadline, follow, info, res);
+    if (result.ec || !follow || !is_redirect(res.status()) || !res.headers().contains("Location")) break;
     if (info.redirects >= max_redirects) {
       result.ec = error::too_many_redirects;
       info.failure.phase = phase::redirect;
       break;
     }
-    if (auto ec = follow_redirect(req, o.res)) {
+    if (req != &owned) {  // the caller's request stays as it was
+      owned = *req;
+      req = &owned;
+    }
+    if (auto ec = follow_redirect(owned, res)) {
       result.ec = ec;
       info.failure.phase = phase::redirect;
       break;
@@ -97,30 +106,35 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   }
 
-  finish(result, req, info, start);
+  finish(result.ec, *req, req == &owned ? &owned : nullptr, res, info, start);
   co_return result;
 }
 
-void client_core::finish(outcome& result, request& req, transfer_info& info, clock::time_point start) {
-  if (result.ec) {
-    if (stopped_ && result.ec != error::pool_stopped) result.ec = asio::error::operation_aborted;
-    std::exception_ptr thrown = std::move(result.res.info().callback_exception);
-    result.res = response();
-    if (result.ec == error::callback_threw) result.res.info().callback_exception = std::move(thrown);
+void client_core::finish(std::error_code& ec, const request& req, request* own, response& res,
+                         transfer_info& info, clock::time_point start) {
+  if (ec) {
+    if (stopped_ && ec != error::pool_stopped) ec = asio::error::operation_aborted;
+    std::exception_ptr thrown = std::move(res.info().callback_exception);
+    res.clear();
+    if (ec == error::callback_threw) res.info().callback_exception = std::move(thrown);
     // What request_error and describe() say: the request, the phase and the endpoint it failed at.
-    failure_info& f = result.res.info().failure;
+    failure_info& f = res.info().failure;
     f = std::move(info.failure);
     f.method = req.method();
     f.url = req.url().redacted();
     counters.errors.add();
-    if (result.ec == condition::timeout) counters.timeouts.add();
+    if (ec == condition::timeout) counters.timeouts.add();
   } else {
-    info.reused_connection = result.res.info().reused_connection;
-    info.alpn = result.res.info().alpn;
-    info.bytes_received = result.res.info().bytes_received;
+    info.reused_connection = res.info().reused_connection;
+    info.alpn = res.info().alpn;
+    info.bytes_received = res.info().bytes_received;
     info.elapsed = clock::now() - start;
-    result.res.info() = info;
-    result.res.set_url(std::move(req).url());  // the exchange's own copy, done with: moved, not copied
+    res.info() = info;
+    // The exchange's own copy, done with: moved; the caller's: copied into the storage res kept.
+    if (own != nullptr)
+      res.set_url(std::move(*own).url());
+    else
+      res.set_url(req.url());
   }
   counters.requests.add();
 }
@@ -142,21 +156,21 @@ bool may_send_again(const exchange_outcome& r, int attempt, attempt_plan& plan) 
 
 }  // namespace
 
-asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point total_deadline, bool follow,
-                                                transfer_info& info) {
-  outcome o;
-  if (stopped_) o.ec = error::pool_stopped;
-  if (!o.ec && req.url().empty()) o.ec = error::invalid_url;
+asio::awaitable<std::error_code> client_core::send_once(const request& req, clock::time_point total_deadline,
+                                                        bool follow, transfer_info& info, response& res) {
+  std::error_code ec;
+  if (stopped_) ec = error::pool_stopped;
+  if (!ec && req.url().empty()) ec = error::invalid_url;
   attempt_plan plan;
-  if (!o.ec) o.ec = make_plan(opts, proxies, req, total_deadline, plan);
-  if (o.ec) co_return o;
+  if (!ec) ec = make_plan(opts, proxies, req, total_deadline, plan);
+  if (ec) co_return ec;
   const auto& ro = req.options();
   bool allow_idle = true;
   for (int attempt = 0;; ++attempt) {
     // A file body is opened (and measured) for each attempt: a retry or a redirect reads it again.
     file_handle file;
     if (req.body_type() == request::body_kind::file) {
-      if ((o.ec = file.open(req.body_file()))) co_return o;
+      if ((ec = file.open(req.body_file()))) co_return ec;
       plan.body.fd = file.fd;
       plan.body.length = plan.extras.body_length = file.size;
     }
@@ -166,22 +180,21 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     connection_pool::lease conn;
     if (!pool.try_acquire(plan.origin, allow_idle, conn)) {
       // No idle connection: one may be opened for this request. Refuse what no protocol could send first.
-      if ((o.ec = check_head(req, plan))) co_return o;
+      if ((ec = check_head(req, plan))) co_return ec;
       connect_report report;
-      o.ec =
-          co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
-                                {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report);
+      ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
+                                 {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report);
       if (report.attempted) ++info.connects;
-      if (o.ec) {
+      if (ec) {
         // Waiting for a connection, or opening one (resolve, connect, proxy, TLS).
         info.failure.phase = report.failed != phase::none ? report.failed : phase::queue;
         info.failure.endpoint =
             report.failed != phase::none ? std::move(report.endpoint) : req.url().host_port();
-        co_return o;
+        co_return ec;
       }
     }
-    if ((o.ec = conn->prepare({req.method(), req.url(), req.headers(), req.body().size(), plan.extras})))
-      co_return o;  // nothing sent: conn stays usable
+    if ((ec = conn->prepare({req.method(), req.url(), req.headers(), req.body().size(), plan.extras})))
+      co_return ec;  // nothing sent: conn stays usable
     if (conn.reused()) counters.connections_reused.add();
     body_consumer consumer(ro, plan.decompress, follow, opts.limits.max_decoded_bytes);
     plan.params.consumer = &consumer;
@@ -190,45 +203,45 @@ asio::awaitable<outcome> client_core::send_once(request& req, clock::time_point 
     // From here on bytes go out: only terminal cancellation (which closes the connection) applies. A
     // cancellation that arrived meanwhile still counts: nothing was sent yet.
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
-      o.ec = asio::error::operation_aborted;
-      co_return o;
+      ec = asio::error::operation_aborted;
+      co_return ec;
     }
     co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
-    const exchange_outcome r = co_await conn->exchange(plan.body, plan.params, o.res);
+    const exchange_outcome r = co_await conn->exchange(plan.body, plan.params, res);
     const bool reused = conn.reused();
     const tcp::endpoint peer = conn->peer();
     const std::string_view alpn = conn->alpn();
     conn.give_back();
     plan.body.thrown = nullptr;
     if (!r.ec) {
-      o.res.info().reused_connection = reused;
-      o.res.info().alpn = alpn;
+      res.info().reused_connection = reused;
+      res.info().alpn = alpn;
       // RFC 9110 §15.2.2: a server must not switch to a protocol the request did not ask for in its
       // Upgrade field. (One that did ask gets the 101; the connection is retired either way.)
-      if (o.res.status() == 101 && !req.headers().contains("Upgrade")) o.ec = error::unexpected_response;
-      co_return o;
+      if (res.status() == 101 && !req.headers().contains("Upgrade")) ec = error::unexpected_response;
+      co_return ec;
     }
     if (r.ec == error::callback_threw) {
-      o.ec = r.ec;
+      ec = r.ec;
       exchange_failed(info, r, peer, plan.rt);
-      o.res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
-      co_return o;
+      res.info().callback_exception = consumer.thrown() ? consumer.thrown() : source_threw;
+      co_return ec;
     }
     if (may_send_again(r, attempt, plan)) {
       ++info.retries;
       counters.retries.add();
       allow_idle = false;
-      o.res = response();
+      res.clear();
       if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
-        o.ec = asio::error::operation_aborted;
-        co_return o;
+        ec = asio::error::operation_aborted;
+        co_return ec;
       }
       co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
       continue;
     }
-    o.ec = r.ec;
+    ec = r.ec;
     exchange_failed(info, r, peer, plan.rt);
-    co_return o;
+    co_return ec;
   }
 }
 

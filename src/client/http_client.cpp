@@ -73,10 +73,10 @@ void http_client::check_owner(const detail::client_core& core) {
 }
 
 asio::awaitable<detail::outcome> http_client::run_exchange(std::shared_ptr<detail::client_core> core,
-                                                           request req) {
+                                                           request req, detail::exchange_target into) {
   // Not a coroutine itself (no frame of its own): it hands back the exchange's awaitable.
   detail::client_core* c = core.get();
-  return c->exchange(std::move(core), std::move(req));
+  return c->exchange(std::move(core), std::move(req), into);
 }
 
 client_stats http_client::stats() const noexcept {

@@ -10,7 +10,7 @@ void response::clear() noexcept {
   headers_.clear();
   trailers_.clear();
   body_.clear();
-  url_ = sentinel::url();
+  url_.clear();
   info_ = transfer_info();
 }
 

@@ -264,6 +264,15 @@ url::url(std::string_view text) {
   if (ec) throw url_error(ec, std::move(why));
 }
 
+void url::clear() noexcept {
+  host_.clear();
+  userinfo_.clear();
+  target_.clear();
+  fragment_.clear();
+  port_ = 0;
+  https_ = ipv6_ = ipv4_ = has_query_ = false;
+}
+
 url url::parse(std::string_view text, std::error_code& ec) {
   return parse_impl(text, ec, nullptr);
 }

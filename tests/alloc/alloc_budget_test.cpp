@@ -33,6 +33,8 @@ namespace {
 constexpr double budget_client_sequential = 10;
 constexpr double budget_client_in_flight = 11.1;  // 64 in flight: waits for a pooled connection add some
 constexpr double budget_pool_sequential = 12;
+// async_send(req, res): the same request sent again into the same response (no response to build)
+constexpr double budget_client_reuse_sequential = 8;
 
 constexpr int warm_up = 500;
 constexpr int measured = 2000;
@@ -173,6 +175,24 @@ TEST_CASE("allocation budget: a long URL costs no more than a short one", "[allo
             });
           });
   check_budget(per_request(c, 1, false), budget_client_sequential);
+}
+
+TEST_CASE("allocation budget: http_client sending one request again into one response", "[alloc]") {
+  // The long URL checks that the response's URL storage is reused too (its copy would allocate).
+  const std::string url =
+      GENERATE(as<std::string>{}, "http://127.0.0.1:8080/hello",
+               "http://service-0042.internal.example.com:8080/api/v1/users/12345?fields=name");
+  INFO(url);
+  asio::io_context io;
+  sentinel::http_client client(io);
+  sentinel::test::use_memory_transport(client, hello_reply());
+  const sentinel::request proto("GET", url);
+  sentinel::response res;
+  chain c(io, sentinel::request(), [&](sentinel::request, auto done) {
+    client.async_send(proto, res, [done, &res](std::error_code ec) { done(is_hello(ec, res)); });
+  });
+  check_budget(per_request(c, 1, false), budget_client_reuse_sequential);
+  CHECK(res.url() == proto.url());
 }
 
 TEST_CASE("allocation budget: client_pool (caller, worker and completion threads)", "[alloc]") {

@@ -493,3 +493,17 @@ TEST_CASE("url: resolve against other bases", "[url]") {
     CHECK_FALSE(ec);
   }
 }
+
+TEST_CASE("url::clear empties the url and keeps its storage", "[url]") {
+  sentinel::url u("https://user@service-0042.internal.example.com:8443/api/v1/users/12345?fields=name#frag");
+  const char* host = u.host().data();
+  u.clear();
+  CHECK(u == sentinel::url());
+  CHECK(u.empty());
+  CHECK(u.port() == 80);
+  CHECK(u.target() == "/");
+  const sentinel::url other("http://service-0042.internal.example.com/x");
+  u = other;  // copied into the storage it kept
+  CHECK(u == other);
+  CHECK(u.host().data() == host);
+}
