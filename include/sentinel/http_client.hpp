@@ -169,7 +169,7 @@ class http_client {
     void operator()(Handler&& handler, const request* req, response* res) const {
       check_owner(*core);
       executor_type ex = core_executor(*core);
-      asio::co_spawn(ex, run_exchange(core, request(), {req, res}),
+      asio::co_spawn(ex, run_exchange_into(core, {req, res}),
                      detail::status_handler<std::decay_t<Handler>, executor_type>(
                          std::forward<Handler>(handler), ex, res));
     }
@@ -177,8 +177,11 @@ class http_client {
   static executor_type core_executor(const detail::client_core& core) noexcept;
   static void check_owner(const detail::client_core& core);
   /// The exchange as an awaitable (no frame of its own); it keeps `core` alive while it runs.
-  static asio::awaitable<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core, request req,
-                                                       detail::exchange_target into = {});
+  static asio::awaitable<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core,
+                                                       request req);
+  /// The same into the caller's response: it completes with the code alone.
+  static asio::awaitable<std::error_code> run_exchange_into(std::shared_ptr<detail::client_core> core,
+                                                            detail::exchange_target into);
 
   std::shared_ptr<detail::client_core> core_;
 };

@@ -46,17 +46,39 @@ void exchange_failed(transfer_info& info, const exchange_outcome& r, const tcp::
       peer.port() != 0 ? endpoint_text(peer) : (rt.proxy != nullptr ? *rt.proxy : *rt.target).host_port();
 }
 
+// The result of an exchange as its coroutine returns it: the code and the response it owns, or the code
+// alone when the response is the caller's.
+std::error_code& code_of(outcome& r) noexcept {
+  return r.ec;
+}
+std::error_code& code_of(std::error_code& r) noexcept {
+  return r;
+}
+
 }  // namespace
 
-asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request owned,
-                                               exchange_target into) {
+asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
+  return run<outcome>(std::move(self), std::optional<request>(std::move(req)), {});
+}
+
+asio::awaitable<std::error_code> client_core::exchange_into(std::shared_ptr<client_core> self,
+                                                            exchange_target into) {
+  return run<std::error_code>(std::move(self), std::nullopt, into);
+}
+
+template <class Result>
+asio::awaitable<Result> client_core::run(std::shared_ptr<client_core> self, std::optional<request> owned,
+                                         exchange_target into) {
   // `self` (this) is held by the frame: the client may be destroyed while the exchange runs.
   (void)self;
-  outcome result;
+  Result result{};
+  std::error_code& ec = code_of(result);
   // The request and response worked on: the exchange's own, or the caller's (never changed: a redirect
   // goes on with a copy).
-  const request* req = into.req != nullptr ? into.req : &owned;
-  response& res = into.res != nullptr ? *into.res : result.res;
+  const request* req = owned ? &*owned : into.req;
+  response* res_ptr = into.res;
+  if constexpr (std::is_same_v<Result, outcome>) res_ptr = &result.res;
+  response& res = *res_ptr;
   // This coroutine is the top of its own co_spawn'ed thread (http_client::run_exchange), so it may set
   // the thread's cancellation behaviour: no exceptions (we check the state ourselves, see cancel.hpp),
   // and until the request starts to go out, any cancellation type may stop it (nothing was sent); see
@@ -66,7 +88,7 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
     counters.requests.add();
     counters.errors.add();
     res.clear();
-    result.ec = asio::error::operation_aborted;
+    ec = asio::error::operation_aborted;
     co_return result;
   }
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
@@ -81,32 +103,29 @@ asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self
   transfer_info info;
   for (;;) {
     res.clear();  // (the caller's response keeps its storage)
-    result.ec = co_await send_once(*req, total_deadline, follow, info, res);
-    if (result.ec || !follow || !is_redirect(res.status()) || !res.headers().contains("Location")) break;
+    ec = co_await send_once(*req, total_deadline, follow, info, res);
+    if (ec || !follow || !is_redirect(res.status()) || !res.headers().contains("Location")) break;
     if (info.redirects >= max_redirects) {
-      result.ec = error::too_many_redirects;
+      ec = error::too_many_redirects;
       info.failure.phase = phase::redirect;
       break;
     }
-    if (req != &owned) {  // the caller's request stays as it was
-      owned = *req;
-      req = &owned;
-    }
-    if (auto ec = follow_redirect(owned, res)) {
-      result.ec = ec;
+    if (!owned) req = &owned.emplace(*req);  // the caller's request stays as it was
+    if (auto e = follow_redirect(*owned, res)) {
+      ec = e;
       info.failure.phase = phase::redirect;
       break;
     }
     ++info.redirects;
     counters.redirects.add();
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
-      result.ec = asio::error::operation_aborted;
+      ec = asio::error::operation_aborted;
       break;
     }
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   }
 
-  finish(result.ec, *req, req == &owned ? &owned : nullptr, res, info, start);
+  finish(ec, *req, owned ? &*owned : nullptr, res, info, start);
   co_return result;
 }
 

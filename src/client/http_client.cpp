@@ -73,10 +73,16 @@ void http_client::check_owner(const detail::client_core& core) {
 }
 
 asio::awaitable<detail::outcome> http_client::run_exchange(std::shared_ptr<detail::client_core> core,
-                                                           request req, detail::exchange_target into) {
+                                                           request req) {
   // Not a coroutine itself (no frame of its own): it hands back the exchange's awaitable.
   detail::client_core* c = core.get();
-  return c->exchange(std::move(core), std::move(req), into);
+  return c->exchange(std::move(core), std::move(req));
+}
+
+asio::awaitable<std::error_code> http_client::run_exchange_into(std::shared_ptr<detail::client_core> core,
+                                                                detail::exchange_target into) {
+  detail::client_core* c = core.get();
+  return c->exchange_into(std::move(core), into);
 }
 
 client_stats http_client::stats() const noexcept {

@@ -63,20 +63,21 @@ class outcome_handler : public wrapped_handler<Handler, DefaultExecutor> {
   }
 };
 
-/// As outcome_handler, for the operations that fill the caller's response (`res`): adapts to
-/// `void(std::error_code)`. An exception that escaped the exchange (bad_alloc) leaves `res` empty.
+/// As outcome_handler, for the operations that fill the caller's response (`res`): adapts co_spawn's
+/// `void(std::exception_ptr, std::error_code)` to `void(std::error_code)`. An exception that escaped the
+/// exchange (bad_alloc) leaves `res` empty.
 template <class Handler, class DefaultExecutor>
 class status_handler : public wrapped_handler<Handler, DefaultExecutor> {
  public:
   status_handler(Handler h, DefaultExecutor ex, response* res)
       : wrapped_handler<Handler, DefaultExecutor>(std::move(h), std::move(ex)), res_(res) {}
 
-  void operator()(std::exception_ptr e, outcome o) {
+  void operator()(std::exception_ptr e, std::error_code ec) {
     if (e) {
-      o.ec = make_error_code(error::internal);
+      ec = make_error_code(error::internal);
       res_->clear();
     }
-    std::move(this->handler_)(o.ec);
+    std::move(this->handler_)(ec);
   }
 
  private:
