@@ -377,6 +377,33 @@ TEST_CASE("http2: a client with HTTP/2 by prior knowledge carries 50 concurrent 
   CHECK(s.errors == 0);
 }
 
+TEST_CASE("http2: async_send(req, res) fills one response again and again", "[http2][client][reuse]") {
+  sentinel::client_options o;
+  o.version = sentinel::http_version::http2_prior_knowledge;
+  client_fixture f(o);
+  const sentinel::request req("POST", "http://h2.test/same", {}, "abc");
+  sentinel::response res;
+  std::size_t fields = 0;
+  for (int i = 0; i < 3; ++i) {
+    INFO("send " << i);
+    const auto ec = run_until(f.io, [&]() -> asio::awaitable<std::error_code> {
+      auto [e] = co_await f.client.async_send(req, res, sentinel::test::use_tuple);
+      co_return e;
+    }());
+    REQUIRE_FALSE(ec);
+    CHECK(res.status() == 200);
+    CHECK(res.version() == 20);
+    CHECK(res.body() == "POST /same abc");
+    CHECK(res.url() == req.url());
+    if (i == 0) fields = res.headers().size();
+    CHECK(res.headers().size() == fields);  // the last answer's fields alone, nothing carried over
+    CHECK(res.info().reused_connection == (i > 0));
+  }
+  CHECK(req.body() == "abc");
+  REQUIRE(f.peers.size() == 1);
+  CHECK(f.peers[0]->requests.size() == 3);
+}
+
 TEST_CASE("http2: max_streams_per_connection caps what one connection carries", "[http2][client]") {
   sentinel::client_options o;
   o.version = sentinel::http_version::http2_prior_knowledge;
