@@ -132,6 +132,17 @@ class http_client {
     return detail::initiate_status<Token>(initiate_send_into{core_}, token, &req, &res);
   }
 
+  /// Refused at compile time: the overload above references its request until completion, and a
+  /// temporary would be gone before then. Keep the request in a variable, or send it by value.
+  template <class Token = asio::use_awaitable_t<executor_type>>
+  void async_send(request&& req, response& res, Token&& token = {}) {
+    static_assert(sizeof(Token) == 0,
+                  "sentinel::http_client::async_send(req, res, token): req is referenced until the operation "
+                  "completes, and a temporary request would be gone by then: keep it in a variable, or "
+                  "send it by value with async_send(request, token)");
+    (void)req, (void)res, (void)token;
+  }
+
   /// Awaitable shortcuts: build the request, send it, throw request_error on error (or, when a
   /// callback of the request threw, rethrow that exception as it was thrown).
   /// Must be awaited from a coroutine running on this client's executor.
