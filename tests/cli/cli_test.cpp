@@ -6,6 +6,7 @@
 
 #include "support/certs.hpp"
 #include "support/nginx.hpp"
+#include "support/ports.hpp"
 #include "support/script_server.hpp"
 
 #include <asio/buffer.hpp>
@@ -53,13 +54,9 @@ std::string binary_body() {
   return s + "\r\n\n\r";
 }
 
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+// A URL on a port of 127.0.0.1 that nothing listens on.
 std::string closed_port_url(std::string_view path = "/") {
-  asio::io_context ctx;
-  asio::ip::tcp::acceptor a(ctx, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto port = a.local_endpoint().port();
-  a.close();
-  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
+  return "http://127.0.0.1:" + std::to_string(sentinel::test::closed_port()) + std::string(path);
 }
 
 // A handler that answers every request with 200 and `body`, and records nothing else.

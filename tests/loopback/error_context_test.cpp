@@ -7,6 +7,7 @@
 
 #include "support/certs.hpp"
 #include "support/client_helpers.hpp"
+#include "support/ports.hpp"
 #include "support/proxy_server.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
@@ -28,6 +29,7 @@ using sentinel::phase;
 using sentinel::request;
 using sentinel::request_error;
 using sentinel::response;
+using sentinel::test::closed_port;
 using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
@@ -35,12 +37,6 @@ using sentinel::test::step;
 using sentinel::test::use_tuple;
 
 namespace {
-
-// A loopback port nobody listens on (a server that was started and stopped).
-unsigned short closed_port() {
-  script_server gone([](const received_request&) { return std::string(); });
-  return gone.port();
-}
 
 // Sends `req` with the default token and returns what it threw (fails the test if nothing).
 template <class Sender>

@@ -13,6 +13,7 @@
 #include "client/client_access.hpp"  // pool.waiting_count(): is the request really queued in the pool?
 #include "support/client_helpers.hpp"
 #include "support/fd_count.hpp"
+#include "support/ports.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
@@ -46,6 +47,7 @@ using sentinel::error;
 using sentinel::http_client;
 using sentinel::request;
 using sentinel::response;
+using sentinel::test::closed_port;
 using sentinel::test::open_fd_count;
 using sentinel::test::received_request;
 using sentinel::test::run_until;
@@ -206,21 +208,6 @@ struct gate_opener {
   gate& g;
   ~gate_opener() { g.open(); }
 };
-
-// A port on 127.0.0.1 that nothing listens on: bound once by the kernel's choice, then released.
-unsigned short closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-  ::close(fd);
-  REQUIRE(ok);
-  return ntohs(a.sin_port);
-}
 
 // A listener on 127.0.0.1 with backlog 0 that never accepts, whose accept queue is filled with raw
 // connects until one hangs: Linux then drops further SYNs, so a connect to it neither succeeds nor fails

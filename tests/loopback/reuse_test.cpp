@@ -6,6 +6,7 @@
 #include <sentinel/http_client.hpp>
 #include <sentinel/request_error.hpp>
 
+#include "support/ports.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
@@ -31,6 +32,7 @@ using sentinel::phase;
 using sentinel::request;
 using sentinel::request_error;
 using sentinel::response;
+using sentinel::test::closed_port;
 using sentinel::test::received_request;
 using sentinel::test::run_until;
 using sentinel::test::script_server;
@@ -44,11 +46,6 @@ std::error_code send_into(asio::io_context& ctx, http_client& c, const request& 
     co_return ec;
   };
   return run_until(ctx, op(), 10s);
-}
-
-unsigned short closed_port() {
-  script_server gone([](const received_request&) { return std::string(); });
-  return gone.port();
 }
 
 }  // namespace

@@ -11,3 +11,13 @@ unsigned short free_port();
 bool accepts(unsigned short port);
 
 }  // namespace sentinel::test::detail
+
+namespace sentinel::test {
+
+/// A port on 127.0.0.1 that nothing listens on: connects to it are refused (a free port; another process
+/// could take it in between, which loopback tests on this machine do not).
+inline unsigned short closed_port() {
+  return detail::free_port();
+}
+
+}  // namespace sentinel::test
