@@ -4,6 +4,7 @@
 #include <sentinel/config.hpp>
 #include <sentinel/detail/handler.hpp>
 #include <sentinel/detail/outcome.hpp>
+#include <sentinel/detail/task.hpp>
 #include <sentinel/detail/token_check.hpp>
 #include <sentinel/error.hpp>
 #include <sentinel/headers.hpp>
@@ -169,8 +170,8 @@ class http_client {
     void operator()(Handler&& handler, request req) const {
       check_owner(*core);
       executor_type ex = core_executor(*core);
-      asio::co_spawn(
-          ex, run_exchange(core, std::move(req)),
+      detail::async_run(
+          run_exchange(core, std::move(req)), ex,
           detail::outcome_handler<std::decay_t<Handler>, executor_type>(std::forward<Handler>(handler), ex));
     }
   };
@@ -180,19 +181,18 @@ class http_client {
     void operator()(Handler&& handler, const request* req, response* res) const {
       check_owner(*core);
       executor_type ex = core_executor(*core);
-      asio::co_spawn(ex, run_exchange_into(core, {req, res}),
-                     detail::status_handler<std::decay_t<Handler>, executor_type>(
-                         std::forward<Handler>(handler), ex, res));
+      detail::async_run(run_exchange_into(core, {req, res}), ex,
+                        detail::status_handler<std::decay_t<Handler>, executor_type>(
+                            std::forward<Handler>(handler), ex, res));
     }
   };
   static executor_type core_executor(const detail::client_core& core) noexcept;
   static void check_owner(const detail::client_core& core);
-  /// The exchange as an awaitable (no frame of its own); it keeps `core` alive while it runs.
-  static asio::awaitable<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core,
-                                                       request req);
+  /// The exchange as a task (no frame of its own); it keeps `core` alive while it runs.
+  static detail::task<detail::outcome> run_exchange(std::shared_ptr<detail::client_core> core, request req);
   /// The same into the caller's response: it completes with the code alone.
-  static asio::awaitable<std::error_code> run_exchange_into(std::shared_ptr<detail::client_core> core,
-                                                            detail::exchange_target into);
+  static detail::task<std::error_code> run_exchange_into(std::shared_ptr<detail::client_core> core,
+                                                         detail::exchange_target into);
 
   std::shared_ptr<detail::client_core> core_;
 };

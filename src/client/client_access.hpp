@@ -14,8 +14,8 @@ namespace sentinel::detail {
 struct client_access {
   static client_core& core(const http_client& c) noexcept { return *c.core_; }
   static const std::shared_ptr<client_core>& shared_core(const http_client& c) noexcept { return c.core_; }
-  /// The exchange's awaitable, for a worker's own client (no extra coroutine frame).
-  static asio::awaitable<outcome> exchange(http_client& c, request req) {
+  /// The exchange as a task, for a worker's own client (no extra coroutine frame).
+  static task<outcome> exchange(http_client& c, request req) {
     return http_client::run_exchange(c.core_, std::move(req));
   }
 };

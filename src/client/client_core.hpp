@@ -32,10 +32,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
 
   /// One whole request: redirects, the stale-connection retry, deadlines. Runs on `ex`; never throws
   /// except std::bad_alloc. Sends `req` and returns the response.
-  asio::awaitable<outcome> exchange(std::shared_ptr<client_core> self, request req);
+  task<outcome> exchange(std::shared_ptr<client_core> self, request req);
   /// The same for the caller's request and response: sends `*into.req` (never changed) and fills
   /// `*into.res`; no response of its own to hand back.
-  asio::awaitable<std::error_code> exchange_into(std::shared_ptr<client_core> self, exchange_target into);
+  task<std::error_code> exchange_into(std::shared_ptr<client_core> self, exchange_target into);
 
   /// Closes everything; later exchanges fail with pool_stopped.
   void shutdown() noexcept;
@@ -66,11 +66,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
  private:
   /// Both of the above (Result: outcome or std::error_code), one coroutine each (exchange.cpp).
   template <class Result>
-  asio::awaitable<Result> run(std::shared_ptr<client_core> self, std::optional<request> owned,
-                              exchange_target into);
+  task<Result> run(std::shared_ptr<client_core> self, std::optional<request> owned, exchange_target into);
   /// One request without redirects (retried as docs/retry.md says) into `res`.
-  asio::awaitable<std::error_code> send_once(const request& req, clock::time_point total_deadline,
-                                             bool follow, transfer_info& info, response& res);
+  task<std::error_code> send_once(const request& req, clock::time_point total_deadline, bool follow,
+                                  transfer_info& info, response& res);
   /// The result as the caller gets it: on error an empty response (but a callback's exception and the
   /// failure), else the transfer info and the final URL (moved from `own`, the exchange's own copy of
   /// `req`, when there is one); and the counters.

@@ -10,7 +10,11 @@
 namespace sentinel {
 
 asio::awaitable<detail::outcome> client_pool::exchange_on(worker& w, request req) {
-  return detail::client_access::exchange(w.client(), std::move(req));  // no coroutine frame of its own
+  // The exchange is a task that filters cancellation itself: everything the pool's signal says reaches it.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  co_return co_await detail::async_run(detail::client_access::exchange(w.client(), std::move(req)),
+                                       w.get_executor(), asio::use_awaitable);
 }
 
 std::error_code client_pool::code_of(std::exception_ptr e) noexcept {

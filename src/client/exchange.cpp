@@ -57,18 +57,17 @@ std::error_code& code_of(std::error_code& r) noexcept {
 
 }  // namespace
 
-asio::awaitable<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
+task<outcome> client_core::exchange(std::shared_ptr<client_core> self, request req) {
   return run<outcome>(std::move(self), std::optional<request>(std::move(req)), {});
 }
 
-asio::awaitable<std::error_code> client_core::exchange_into(std::shared_ptr<client_core> self,
-                                                            exchange_target into) {
+task<std::error_code> client_core::exchange_into(std::shared_ptr<client_core> self, exchange_target into) {
   return run<std::error_code>(std::move(self), std::nullopt, into);
 }
 
 template <class Result>
-asio::awaitable<Result> client_core::run(std::shared_ptr<client_core> self, std::optional<request> owned,
-                                         exchange_target into) {
+task<Result> client_core::run(std::shared_ptr<client_core> self, std::optional<request> owned,
+                              exchange_target into) {
   // `self` (this) is held by the frame: the client may be destroyed while the exchange runs.
   (void)self;
   Result result{};
@@ -79,19 +78,19 @@ asio::awaitable<Result> client_core::run(std::shared_ptr<client_core> self, std:
   response* res_ptr = into.res;
   if constexpr (std::is_same_v<Result, outcome>) res_ptr = &result.res;
   response& res = *res_ptr;
-  // This coroutine is the top of its own co_spawn'ed thread (http_client::run_exchange), so it may set
-  // the thread's cancellation behaviour: no exceptions (we check the state ourselves, see cancel.hpp),
-  // and until the request starts to go out, any cancellation type may stop it (nothing was sent); see
-  // send_once for the switch to terminal-only.
-  co_await asio::this_coro::throw_if_cancelled(false);
-  if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+  // This task is the root of its own chain (http_client's async_run, or the pool's), so it may set the
+  // chain's cancellation filter: until the request starts to go out, any cancellation type may stop it
+  // (nothing was sent); see send_once for the switch to terminal-only. (Tasks never throw on
+  // cancellation: we check the state ourselves, see cancel.hpp.)
+  task_context& tc = co_await this_task;
+  if (was_cancelled(tc.cancellation_state())) {
     counters.requests.add();
     counters.errors.add();
     res.clear();
     ec = asio::error::operation_aborted;
     co_return result;
   }
-  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  tc.reset(asio::enable_total_cancellation());
   active_exchange in_flight(*this);
   const auto start = clock::now();
   const auto& ro = req->options();
@@ -118,11 +117,11 @@ asio::awaitable<Result> client_core::run(std::shared_ptr<client_core> self, std:
     }
     ++info.redirects;
     counters.redirects.add();
-    if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+    if (was_cancelled(tc.cancellation_state())) {
       ec = asio::error::operation_aborted;
       break;
     }
-    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    tc.reset(asio::enable_total_cancellation());
   }
 
   finish(ec, *req, owned ? &*owned : nullptr, res, info, start);
@@ -175,8 +174,9 @@ bool may_send_again(const exchange_outcome& r, int attempt, attempt_plan& plan) 
 
 }  // namespace
 
-asio::awaitable<std::error_code> client_core::send_once(const request& req, clock::time_point total_deadline,
-                                                        bool follow, transfer_info& info, response& res) {
+task<std::error_code> client_core::send_once(const request& req, clock::time_point total_deadline,
+                                             bool follow, transfer_info& info, response& res) {
+  task_context& tc = co_await this_task;
   std::error_code ec;
   if (stopped_) ec = error::pool_stopped;
   if (!ec && req.url().empty()) ec = error::invalid_url;
@@ -201,8 +201,9 @@ asio::awaitable<std::error_code> client_core::send_once(const request& req, cloc
       // No idle connection: one may be opened for this request. Refuse what no protocol could send first.
       if ((ec = check_head(req, plan))) co_return ec;
       connect_report report;
-      ec = co_await pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
-                                 {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report);
+      ec = co_await from_awaitable(
+          pool.acquire(plan.origin, allow_idle, plan.acquire_deadline, plan.acquire_error,
+                       {&plan.rt, plan.connect_timeout, total_deadline, plan.offer}, conn, report));
       if (report.attempted) ++info.connects;
       if (ec) {
         // Waiting for a connection, or opening one (resolve, connect, proxy, TLS).
@@ -221,11 +222,11 @@ asio::awaitable<std::error_code> client_core::send_once(const request& req, cloc
     plan.body.thrown = &source_threw;
     // From here on bytes go out: only terminal cancellation (which closes the connection) applies. A
     // cancellation that arrived meanwhile still counts: nothing was sent yet.
-    if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+    if (was_cancelled(tc.cancellation_state())) {
       ec = asio::error::operation_aborted;
       co_return ec;
     }
-    co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
+    tc.reset(asio::enable_terminal_cancellation());
     const exchange_outcome r = co_await conn->exchange(plan.body, plan.params, res);
     const bool reused = conn.reused();
     const tcp::endpoint peer = conn->peer();
@@ -251,11 +252,11 @@ asio::awaitable<std::error_code> client_core::send_once(const request& req, cloc
       counters.retries.add();
       allow_idle = false;
       res.clear();
-      if (was_cancelled(co_await asio::this_coro::cancellation_state)) {
+      if (was_cancelled(tc.cancellation_state())) {
         ec = asio::error::operation_aborted;
         co_return ec;
       }
-      co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+      tc.reset(asio::enable_total_cancellation());
       continue;
     }
     ec = r.ec;

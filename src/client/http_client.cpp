@@ -72,15 +72,15 @@ void http_client::check_owner(const detail::client_core& core) {
   core.owner.check("sentinel::http_client");
 }
 
-asio::awaitable<detail::outcome> http_client::run_exchange(std::shared_ptr<detail::client_core> core,
-                                                           request req) {
-  // Not a coroutine itself (no frame of its own): it hands back the exchange's awaitable.
+detail::task<detail::outcome> http_client::run_exchange(std::shared_ptr<detail::client_core> core,
+                                                        request req) {
+  // Not a coroutine itself (no frame of its own): it hands back the exchange's task.
   detail::client_core* c = core.get();
   return c->exchange(std::move(core), std::move(req));
 }
 
-asio::awaitable<std::error_code> http_client::run_exchange_into(std::shared_ptr<detail::client_core> core,
-                                                                detail::exchange_target into) {
+detail::task<std::error_code> http_client::run_exchange_into(std::shared_ptr<detail::client_core> core,
+                                                             detail::exchange_target into) {
   detail::client_core* c = core.get();
   return c->exchange_into(std::move(core), into);
 }

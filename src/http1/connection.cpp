@@ -67,8 +67,8 @@ std::error_code connection::prepare(const exchange_request& req) {
   return http1::serialize_head({req.method, req.target, req.fields, req.body_size}, extras, wbuf_);
 }
 
-asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body,
-                                                       const exchange_params& params, response& res) {
+task<exchange_outcome> connection::exchange(const outgoing_body& body, const exchange_params& params,
+                                            response& res) {
   const bool reused = exchanges_++ > 0;
   exchange_outcome out;
   reusable_ = false;  // until a complete, reusable response proves otherwise
@@ -132,11 +132,11 @@ connection::first_write connection::plan_first_write(const outgoing_body& body, 
   return w;
 }
 
-asio::awaitable<std::error_code> connection::send_request(first_write w, bool written, std::error_code ec,
-                                                          const outgoing_body& body, bool& body_pending) {
-  if (!written) ec = co_await write_all(stream_, deadlines_, w.head, w.body, w.watch);
+task<std::error_code> connection::send_request(first_write w, bool written, std::error_code ec,
+                                               const outgoing_body& body, bool& body_pending) {
+  if (!written) ec = co_await from_awaitable(write_all(stream_, deadlines_, w.head, w.body, w.watch));
   if (!ec && !responded_ && body_pending && !body.expect_continue) {
-    ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch());
+    ec = co_await from_awaitable(send_body(stream_, deadlines_, ctx_->counters, body, watch()));
     body_pending = false;
   }
   if (!ec && body_pending) {
@@ -146,8 +146,8 @@ asio::awaitable<std::error_code> connection::send_request(first_write w, bool wr
   co_return ec;
 }
 
-asio::awaitable<std::error_code> connection::read_response(const outgoing_body& body, bool& body_pending,
-                                                           exchange_outcome& out, response& res) {
+task<std::error_code> connection::read_response(const outgoing_body& body, bool& body_pending,
+                                                exchange_outcome& out, response& res) {
   for (;;) {
     response_reader::chunk c;
     const std::error_code read_ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
@@ -164,7 +164,7 @@ asio::awaitable<std::error_code> connection::read_response(const outgoing_body& 
     if (body_pending && (continue_received_ || http1_deadlines::continue_expired(deadlines_))) {
       http1_deadlines::end_continue(deadlines_);
       body_pending = false;
-      if (auto ec = co_await send_body(stream_, deadlines_, ctx_->counters, body, watch())) {
+      if (auto ec = co_await from_awaitable(send_body(stream_, deadlines_, ctx_->counters, body, watch()))) {
         out.failed_sending = true;
         co_return ec;
       }
@@ -181,7 +181,7 @@ asio::awaitable<std::error_code> connection::read_response(const outgoing_body& 
 asio::awaitable<bool> connection::on_readable() {
   response_reader::chunk c;
   reader_.start_reading();  // it is readable now: read at once
-  const std::error_code ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+  const std::error_code ec = co_await reader_.fill_awaitable(stream_, deadlines_, *ctx_, life(), c);
   if (ec) {
     // EOF or an error: the peer is going away; the next write says so, and after_write_error() reads
     // what is left. Keep what arrived.
@@ -200,7 +200,7 @@ asio::awaitable<void> connection::read_until_answered() {
     // The write may have finished (and cancelled us) between two reads.
     if (was_cancelled(co_await asio::this_coro::cancellation_state)) co_return;
     response_reader::chunk c;
-    const std::error_code ec = co_await reader_.fill(stream_, deadlines_, *ctx_, life(), c);
+    const std::error_code ec = co_await reader_.fill_awaitable(stream_, deadlines_, *ctx_, life(), c);
     if (ec == asio::error::operation_aborted || deadlines_.fired()) {
       if (c.size > 0)
         reader_.keep(stream_, c, 0);  // bytes that came with the cancellation: for the next reader

@@ -50,8 +50,8 @@ class connection final : public session, private response_watch {
   std::error_code prepare(const exchange_request& req) override;
   /// Writes the prepared head + `body` and reads one complete response into `res` (head fields, body,
   /// trailers). On any error the connection is left non-reusable.
-  asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
-                                             response& res) override;
+  task<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
+                                  response& res) override;
   tcp::endpoint peer() const noexcept override { return link_->peer; }
   std::string_view alpn() const noexcept override { return stable_alpn(link_->io.alpn_protocol()); }
 
@@ -71,10 +71,10 @@ class connection final : public session, private response_watch {
   };
   first_write plan_first_write(const outgoing_body& body, bool& body_pending) noexcept;
   /// What write_now left of the first write (unless `written`), then a body that goes separately.
-  asio::awaitable<std::error_code> send_request(first_write w, bool written, std::error_code ec,
-                                                const outgoing_body& body, bool& body_pending);
-  asio::awaitable<std::error_code> read_response(const outgoing_body& body, bool& body_pending,
-                                                 exchange_outcome& out, response& res);
+  task<std::error_code> send_request(first_write w, bool written, std::error_code ec,
+                                     const outgoing_body& body, bool& body_pending);
+  task<std::error_code> read_response(const outgoing_body& body, bool& body_pending, exchange_outcome& out,
+                                      response& res);
   std::error_code on_eof(std::error_code read_ec, response& res);
   // response_watch: the response arriving while the request is still going out (readiness streams)
   asio::awaitable<bool> on_readable() override;

@@ -3,7 +3,6 @@
 
 #include "transport/cancel.hpp"
 
-#include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -19,8 +18,8 @@ void response_reader::note_read(deadline_set& d, const std::weak_ptr<void>& life
   }
 }
 
-asio::awaitable<std::error_code> response_reader::fill(stream& s, deadline_set& d, connection_context& ctx,
-                                                       const std::weak_ptr<void>& life, chunk& c) {
+task<std::error_code> response_reader::fill(stream& s, deadline_set& d, connection_context& ctx,
+                                            const std::weak_ptr<void>& life, chunk& c) {
   std::error_code ec;
   for (;;) {
     if (d.fired()) co_return d.fired_or(ec);
@@ -36,11 +35,10 @@ asio::awaitable<std::error_code> response_reader::fill(stream& s, deadline_set& 
     }
     wait_first_ = false;
     note_read(d, life);
-    co_await in_.async_wait(s, ctx, asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await in_.async_wait(s, ctx, use_task);
     if (ec == asio::error::operation_aborted && !d.fired() && http1_deadlines::continue_expired(d))
       continue;  // see above
-    if (!ec && was_cancelled(co_await asio::this_coro::cancellation_state))
-      ec = asio::error::operation_aborted;
+    if (!ec && was_cancelled((co_await this_task).cancellation_state())) ec = asio::error::operation_aborted;
     if (ec) {
       c = in_.kept(s, ctx);  // what came with a cancellation stays new, for the next take()
       co_return d.fired_or(ec);
@@ -55,9 +53,17 @@ asio::awaitable<std::error_code> response_reader::fill_after_peer_gone(stream& s
   std::error_code ec = in_.take(s, ctx, c);
   if (ec == asio::error::would_block && inbound::wait_reads(s)) {
     wait_first_ = true;  // take() just said there is nothing new: the read is next
-    ec = co_await fill(s, d, ctx, life, c);
+    ec = co_await fill_awaitable(s, d, ctx, life, c);
   }
   co_return ec;
+}
+
+asio::awaitable<std::error_code> response_reader::fill_awaitable(stream& s, deadline_set& d,
+                                                                 connection_context& ctx,
+                                                                 const std::weak_ptr<void>& life, chunk& c) {
+  // Its own chain, under the calling thread's cancellation (which the awaitable code checks itself too).
+  co_return co_await async_run(fill(s, d, ctx, life, c), co_await asio::this_coro::executor,
+                               asio::use_awaitable);
 }
 
 }  // namespace sentinel::detail

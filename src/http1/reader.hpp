@@ -7,6 +7,8 @@
 #include "transport/inbound.hpp"
 #include "transport/stream.hpp"
 
+#include <sentinel/detail/task.hpp>
+
 #include <asio/awaitable.hpp>
 
 #include <cstddef>
@@ -48,8 +50,11 @@ class response_reader {
   /// Reads more. Errors: eof (with what is left in `c`), a passed deadline (its own code), the stream's
   /// error, operation_aborted (with what is kept in `c`). When the Expect: 100-continue wait ends it
   /// returns what it has (maybe nothing) without error, so the body can go.
-  asio::awaitable<std::error_code> fill(stream& s, deadline_set& d, connection_context& ctx,
-                                        const std::weak_ptr<void>& life, chunk& c);
+  task<std::error_code> fill(stream& s, deadline_set& d, connection_context& ctx,
+                             const std::weak_ptr<void>& life, chunk& c);
+  /// fill() for the awaitable code that reads while a request goes out (response_watch).
+  asio::awaitable<std::error_code> fill_awaitable(stream& s, deadline_set& d, connection_context& ctx,
+                                                  const std::weak_ptr<void>& life, chunk& c);
   /// What the peer sent before a write failed because it went away: what is there now, or over a stream
   /// whose wait is a read (TLS) one fill(), which then completes at once. would_block: nothing there.
   asio::awaitable<std::error_code> fill_after_peer_gone(stream& s, deadline_set& d, connection_context& ctx,

@@ -161,8 +161,8 @@ bool connection::idle_check() noexcept {
   return reusable();
 }
 
-asio::awaitable<exchange_outcome> connection::exchange(const outgoing_body& body,
-                                                       const exchange_params& params, response& res) {
+asio::awaitable<exchange_outcome> connection::run_exchange(const outgoing_body& body,
+                                                           const exchange_params& params, response& res) {
   exchange_outcome out;
   start();
   if (!reusable()) {

@@ -82,8 +82,11 @@ class connection final : public session {
   /// Builds the request's header block (pseudo-headers from the request, lower-case names, no
   /// connection-specific fields) for the next exchange(), which follows at once on the same thread.
   std::error_code prepare(const exchange_request& req) override;
-  asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
-                                             response& res) override;
+  /// The exchange runs as an awaitable (the HTTP/2 session's code is written on Asio's coroutines).
+  task<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
+                                  response& res) override {
+    return from_awaitable(run_exchange(body, params, res));
+  }
   tcp::endpoint peer() const noexcept override { return link_->peer; }
   std::string_view alpn() const noexcept override { return stable_alpn(link_->io.alpn_protocol()); }
 
@@ -119,6 +122,8 @@ class connection final : public session {
   void on_goaway_sent(std::uint32_t code) noexcept { sent_goaway_error_ = code; }
 
  private:
+  asio::awaitable<exchange_outcome> run_exchange(const outgoing_body& body, const exchange_params& params,
+                                                 response& res);
   asio::awaitable<void> read_loop(std::shared_ptr<session> keep_alive);  // both hold the session
   /// Submits the prepared request as `st` (with a data provider when it has a body) and sends it: the
   /// stream id, or nghttp2's negative error.

@@ -13,6 +13,7 @@
 #include "transport/connect.hpp"
 #include "transport/link.hpp"
 
+#include <sentinel/detail/task.hpp>
 #include <sentinel/response.hpp>
 
 #include <asio/awaitable.hpp>
@@ -55,8 +56,8 @@ class session : public std::enable_shared_from_this<session> {
   /// cannot carry) means nothing was sent and the session stays usable.
   virtual std::error_code prepare(const exchange_request& req) = 0;
   /// Sends the prepared request with `body` and reads one complete response into `res`.
-  virtual asio::awaitable<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
-                                                     response& res) = 0;
+  virtual task<exchange_outcome> exchange(const outgoing_body& body, const exchange_params& params,
+                                          response& res) = 0;
   /// The address connected to (unset over a device).
   virtual tcp::endpoint peer() const noexcept = 0;
   /// The protocol the TLS handshake chose by ALPN, as one of the offered names in static storage ("h2",

@@ -3,7 +3,7 @@
 // Written here: frames are allocated and freed on the thread that runs their chain (a worker's, or the
 // client's), so a thread-local list needs no lock and a steady request finds every frame it needs where
 // the previous one left it. Frames freed on another thread simply join that thread's lists.
-#include "transport/task.hpp"
+#include <sentinel/detail/task.hpp>
 
 #include <array>
 #include <new>

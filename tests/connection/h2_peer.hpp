@@ -353,7 +353,8 @@ struct fixture {
     REQUIRE_FALSE(conn->prepare({method, u, fields, b.data.size(), x}));
     collect c;
     p.consumer = &c;
-    r.out = co_await conn->exchange(b, p, r.res);
+    r.out = co_await sentinel::detail::async_run(conn->exchange(b, p, r.res),
+                                                 co_await asio::this_coro::executor, asio::use_awaitable);
     r.body = c.body;
     if (!r.out.ec) CHECK(c.ended);
     co_return r;

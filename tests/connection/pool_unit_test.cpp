@@ -54,8 +54,8 @@ class fake_session final : public d::session {
   bool reusable() const noexcept override { return !closed_ && !going_away; }
   bool idle_check() noexcept override { return s_.alive_when_idle; }
   std::error_code prepare(const d::exchange_request&) override { return {}; }
-  asio::awaitable<d::exchange_outcome> exchange(const d::outgoing_body&, const d::exchange_params&,
-                                                sentinel::response&) override {
+  d::task<d::exchange_outcome> exchange(const d::outgoing_body&, const d::exchange_params&,
+                                        sentinel::response&) override {
     co_return d::exchange_outcome{};
   }
   d::tcp::endpoint peer() const noexcept override { return {}; }

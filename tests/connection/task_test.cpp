@@ -2,7 +2,7 @@
 // exceptions, Asio operations awaited with use_task, cancellation through the root handler's slot and
 // its filter, completion never inside the initiating call, awaitables run inside a task, and frames that
 // outlive nothing. No socket, no thread: timers on one io_context.
-#include "transport/task.hpp"
+#include <sentinel/detail/task.hpp>
 #include "transport/cancel.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -207,5 +207,30 @@ TEST_CASE("task: a chain whose executor is destroyed unrun is freed with it", "[
     d::async_run(middle(1), io.get_executor(), [called](std::exception_ptr, int) { *called = true; });
   }
   CHECK_FALSE(*called);
+  CHECK(called.use_count() == 1);
+}
+
+namespace {
+d::task<std::error_code> holding(std::shared_ptr<int> keep, asio::steady_timer& t) {
+  (void)keep;
+  co_return co_await wait_for(t, 10s);  // a nested task, pending on the timer
+}
+}  // namespace
+
+TEST_CASE("task: a chain pending on an operation is destroyed with its io_context", "[task]") {
+  // The operation's handler is destroyed unrun: the chain goes with it, every frame, what the frames
+  // hold, and the root's handler (ASan's leak check sees the frames).
+  auto keep = std::make_shared<int>(0);
+  auto called = std::make_shared<bool>(false);
+  {
+    asio::io_context io;
+    asio::steady_timer t(io);
+    d::async_run(holding(keep, t), io.get_executor(),
+                 [called](std::exception_ptr, std::error_code) { *called = true; });
+    io.poll();  // started: now waiting on the timer
+    CHECK(keep.use_count() == 2);
+  }
+  CHECK_FALSE(*called);
+  CHECK(keep.use_count() == 1);
   CHECK(called.use_count() == 1);
 }

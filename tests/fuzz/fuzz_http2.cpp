@@ -145,7 +145,8 @@ asio::awaitable<void> run_one(d::http2::connection& conn, stream_run& s, std::ui
   p.kind = s.kind;
   p.max_body_bytes = max_body;
   p.consumer = &s.got;
-  s.out = co_await conn.exchange(b, p, s.res);
+  s.out = co_await d::async_run(conn.exchange(b, p, s.res), co_await asio::this_coro::executor,
+                                asio::use_awaitable);
   s.done = true;
 }
 

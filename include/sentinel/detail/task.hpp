@@ -1,5 +1,6 @@
 // sentinel: the coroutine type of the library's request path: a lazily started task whose frames come
-// from a per-thread free list (frame_pool.cpp), so a steady request allocates no coroutine frame.
+// from a per-thread free list (src/transport/frame_pool.cpp), so a steady request allocates no coroutine
+// frame.
 //
 // Written here rather than taken from Asio: `asio::awaitable` fixes its frames' operator new to Asio's
 // per-thread cache, which holds two blocks of at most 1,020 bytes per purpose, while a request nests
@@ -72,12 +73,17 @@ class task_context {
   /// True once an operation of the chain has suspended it (its completion then came from the executor).
   bool switched() const noexcept { return switched_; }
   void note_suspended() noexcept { switched_ = true; }
+  /// The frame at the root of the chain (async_run's), which owns every task below it.
+  void set_root(std::coroutine_handle<> root) noexcept { root_ = root; }
+  /// Destroys the chain from its root: for an operation's handler destroyed without being called.
+  void destroy_chain() noexcept { std::exchange(root_, {}).destroy(); }
 
  private:
   asio::any_io_executor ex_;
   asio::cancellation_slot parent_;
   asio::cancellation_state state_;
   bool switched_ = false;
+  std::coroutine_handle<> root_;
 };
 
 /// `co_await this_task` in a task: its chain's task_context.
@@ -226,6 +232,9 @@ struct op_result<> {
   using type = void;
 };
 
+/// The operation whose initiation runs on this thread now (see op_awaiter::handler).
+inline thread_local const void* initiating_op = nullptr;
+
 template <class Init, class Args, class... R>
 class op_awaiter {
  public:
@@ -233,23 +242,36 @@ class op_awaiter {
 
   op_awaiter(Init init, Args args) : init_(std::move(init)), args_(std::move(args)) {}
 
-  struct handler {
-    op_awaiter* self;
-    std::coroutine_handle<> h;
+  // Resumes the awaiting task. Move-only; the one instance Asio neither invoked nor moved from, when
+  // destroyed (its io_context went away with the operation pending), destroys the whole chain, as an
+  // awaitable's stack is destroyed with its handler.
+  class handler {
+   public:
+    handler(op_awaiter* self, std::coroutine_handle<> h) noexcept : self_(self), h_(h) {}
+    handler(handler&& o) noexcept : self_(std::exchange(o.self_, nullptr)), h_(o.h_) {}
+    handler& operator=(handler&&) = delete;
+    ~handler() {
+      // (Not while the initiation runs: one that throws destroys its handler, and the exception then
+      // comes out of co_await.)
+      if (self_ != nullptr && initiating_op != self_) self_->ctx_->destroy_chain();
+    }
+
     using executor_type = asio::any_io_executor;
     using cancellation_slot_type = asio::cancellation_slot;
-    executor_type get_executor() const noexcept { return self->ctx_->executor(); }
+    executor_type get_executor() const noexcept { return self_->ctx_->executor(); }
     cancellation_slot_type get_cancellation_slot() const noexcept {
-      return self->ctx_->cancellation_state().slot();
+      return self_->ctx_->cancellation_state().slot();
     }
     template <class... V>
     void operator()(V&&... v) {
-      if constexpr (sizeof...(R) == 1)
-        self->result_.emplace(std::forward<V>(v)...);
-      else if constexpr (sizeof...(R) > 1)
-        self->result_.emplace(std::forward<V>(v)...);
-      h.resume();
+      op_awaiter* self = std::exchange(self_, nullptr);
+      if constexpr (sizeof...(R) > 0) self->result_.emplace(std::forward<V>(v)...);
+      h_.resume();  // (may finish the chain and free `self`: nothing of it is touched after)
     }
+
+   private:
+    op_awaiter* self_;
+    std::coroutine_handle<> h_;
   };
 
   bool await_ready() const noexcept { return false; }
@@ -257,7 +279,16 @@ class op_awaiter {
   void await_suspend(std::coroutine_handle<P> h) {
     ctx_ = h.promise().ctx;
     ctx_->note_suspended();
-    std::apply([&](auto&&... a) { std::move(init_)(handler{this, h}, std::move(a)...); }, std::move(args_));
+    // (A thread-local mark, not a member: once the initiation returns, the operation may already have
+    // resumed the task on another thread and freed this awaiter.)
+    const void* outer = std::exchange(initiating_op, this);
+    try {
+      std::apply([&](auto&&... a) { std::move(init_)(handler{this, h}, std::move(a)...); }, std::move(args_));
+    } catch (...) {
+      initiating_op = outer;
+      throw;
+    }
+    initiating_op = outer;
   }
   result_type await_resume() {
     if constexpr (!std::is_void_v<result_type>) return std::move(*result_);
@@ -300,6 +331,7 @@ struct root_awaiter {
   task_context& ctx;
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> me) noexcept {
+    ctx.set_root(me);
     return t.release_for(ctx, me);
   }
   T await_resume() { return t.take(); }
