@@ -134,7 +134,12 @@ connection::first_write connection::plan_first_write(const outgoing_body& body, 
 
 task<std::error_code> connection::send_request(first_write w, bool written, std::error_code ec,
                                                const outgoing_body& body, bool& body_pending) {
-  if (!written) ec = co_await from_awaitable(write_all(stream_, deadlines_, w.head, w.body, w.watch));
+  // Over TLS an unwatched request goes out by a task of its own; a remainder that must wait and a watched
+  // write (a body) take write_all. (Two statements, not a conditional: g++ 12 mishandles co_await there.)
+  if (!written && w.watch == nullptr && !stream_.reads_by_readiness())
+    ec = co_await write_whole(stream_, deadlines_, w.head, w.body);
+  else if (!written)
+    ec = co_await from_awaitable(write_all(stream_, deadlines_, w.head, w.body, w.watch));
   if (!ec && !responded_ && body_pending && !body.expect_continue) {
     ec = co_await from_awaitable(send_body(stream_, deadlines_, ctx_->counters, body, watch()));
     body_pending = false;

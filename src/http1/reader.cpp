@@ -20,6 +20,7 @@ void response_reader::note_read(deadline_set& d, const std::weak_ptr<void>& life
 
 task<std::error_code> response_reader::fill(stream& s, deadline_set& d, connection_context& ctx,
                                             const std::weak_ptr<void>& life, chunk& c) {
+  const task_context& tc = co_await this_task;
   std::error_code ec;
   for (;;) {
     if (d.fired()) co_return d.fired_or(ec);
@@ -38,7 +39,7 @@ task<std::error_code> response_reader::fill(stream& s, deadline_set& d, connecti
     ec = co_await in_.async_wait(s, ctx, use_task);
     if (ec == asio::error::operation_aborted && !d.fired() && http1_deadlines::continue_expired(d))
       continue;  // see above
-    if (!ec && was_cancelled((co_await this_task).cancellation_state())) ec = asio::error::operation_aborted;
+    if (!ec && was_cancelled(tc.cancellation_state())) ec = asio::error::operation_aborted;
     if (ec) {
       c = in_.kept(s, ctx);  // what came with a cancellation stays new, for the next take()
       co_return d.fired_or(ec);

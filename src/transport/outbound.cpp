@@ -91,6 +91,17 @@ bool write_now(stream& s, const deadline_set& d, std::string_view& a, std::strin
   return a.empty() && b.empty();
 }
 
+task<std::error_code> write_whole(stream& s, const deadline_set& d, std::string_view a, std::string_view b) {
+  const task_context& tc = co_await this_task;
+  std::error_code ec;
+  if (d.fired()) co_return d.fired_or(ec);
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
+                                               asio::buffer(b.data(), b.size())};
+  std::tie(ec, std::ignore) = co_await s.async_write_all(bufs, use_task);
+  if (!ec && was_cancelled(tc.cancellation_state())) ec = asio::error::operation_aborted;
+  co_return d.fired_or(ec);
+}
+
 asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std::string_view a,
                                            std::string_view b, response_watch* watch) {
   std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};

@@ -11,6 +11,8 @@
 #include "transport/deadlines.hpp"
 #include "transport/stream.hpp"
 
+#include <sentinel/detail/task.hpp>
+
 #include <asio/awaitable.hpp>
 
 #include <string_view>
@@ -56,5 +58,9 @@ asio::awaitable<std::error_code> write_all(stream& s, const deadline_set& d, std
 /// what is left, to pass to write_all with the same `watch`.
 bool write_now(stream& s, const deadline_set& d, std::string_view& a, std::string_view& b,
                const response_watch* watch, std::error_code& ec);
+
+/// write_all for a stream that writes only through its own operation (TLS), unwatched, as a task: the
+/// request path's write over TLS, without an awaitable's frames. Same results as write_all.
+task<std::error_code> write_whole(stream& s, const deadline_set& d, std::string_view a, std::string_view b);
 
 }  // namespace sentinel::detail
