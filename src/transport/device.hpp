@@ -14,6 +14,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
@@ -55,14 +56,16 @@ class readiness_event {
   void async_wait(Handler handler, const asio::any_io_executor& ex) {
     auto hex = asio::get_associated_executor(handler, ex);
     auto slot = asio::get_associated_cancellation_slot(handler);
+    auto alloc = asio::get_associated_allocator(handler);  // the wait's memory comes from the handler's
     ++st_->waiters;
     st_->timer.async_wait(asio::bind_cancellation_slot(
-        slot, asio::bind_executor(hex, [st = st_, h = std::move(handler)](std::error_code ec) mutable {
-          --st->waiters;
-          if (ec == asio::error::operation_aborted && st->notified) ec.clear();
-          if (st->waiters == 0) st->notified = false;
-          std::move(h)(ec);
-        })));
+        slot, asio::bind_executor(hex, asio::bind_allocator(alloc, [st = st_, h = std::move(handler)](
+                                                                       std::error_code ec) mutable {
+                                    --st->waiters;
+                                    if (ec == asio::error::operation_aborted && st->notified) ec.clear();
+                                    if (st->waiters == 0) st->notified = false;
+                                    std::move(h)(ec);
+                                  }))));
   }
 
  private:

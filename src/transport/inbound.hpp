@@ -18,6 +18,7 @@
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/bind_executor.hpp>
 
@@ -71,16 +72,19 @@ class inbound {
           if (s.reads_by_readiness()) return s.async_wait_readable(std::move(handler));
           auto ex = asio::get_associated_executor(handler, ctx.ex);
           auto slot = asio::get_associated_cancellation_slot(handler);
-          s.async_read_some(own_space(),
-                            asio::bind_cancellation_slot(
-                                slot, asio::bind_executor(ex, [this, &ctx, h = std::move(handler)](
-                                                                  std::error_code ec, std::size_t n) mutable {
-                                  // Kept even when a cancellation comes with them: OpenSSL has consumed
-                                  // these bytes, and the next take() must find them.
-                                  own_len_ += n;
-                                  count(ctx, n);
-                                  std::move(h)(ec);
-                                })));
+          auto alloc = asio::get_associated_allocator(handler);  // the read's memory: the handler's
+          s.async_read_some(
+              own_space(),
+              asio::bind_cancellation_slot(
+                  slot, asio::bind_executor(
+                            ex, asio::bind_allocator(alloc, [this, &ctx, h = std::move(handler)](
+                                                                std::error_code ec, std::size_t n) mutable {
+                              // Kept even when a cancellation comes with them: OpenSSL has consumed
+                              // these bytes, and the next take() must find them.
+                              own_len_ += n;
+                              count(ctx, n);
+                              std::move(h)(ec);
+                            }))));
         },
         token);
   }
