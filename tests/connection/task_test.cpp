@@ -234,3 +234,26 @@ TEST_CASE("task: a chain pending on an operation is destroyed with its io_contex
   CHECK(keep.use_count() == 1);
   CHECK(called.use_count() == 1);
 }
+
+TEST_CASE("task: a completion handler that throws propagates out of run(), and nothing is left behind",
+          "[task]") {
+  // The handler runs inline (dispatch) once the chain has suspended: its exception leaves the chain's
+  // resumer, as an Asio handler's leaves run(). The root frame and its work guards go with it (ASan's leak
+  // check; run() returning again proves no work guard is left).
+  asio::io_context io;
+  asio::steady_timer t(io);
+  auto keep = std::make_shared<int>(0);
+  d::async_run(holding(keep, t), io.get_executor(),
+               [](std::exception_ptr, std::error_code) { throw std::runtime_error("from the handler"); });
+  t.expires_after(1ms);  // (holding re-arms it for 10 s: cancel it once the chain waits)
+  asio::post(io, [&] { t.cancel(); });
+  CHECK_THROWS_WITH(io.run(), "from the handler");
+  CHECK(keep.use_count() == 1);
+  io.restart();
+  io.run();  // returns: no work guard of the chain is left
+  // And a chain that completes without suspending (its handler posted) throws out of run() too.
+  io.restart();
+  d::async_run(middle(1), io.get_executor(),
+               [](std::exception_ptr, int) { throw std::logic_error("posted"); });
+  CHECK_THROWS_WITH(io.run(), "posted");
+}

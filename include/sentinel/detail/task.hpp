@@ -97,6 +97,7 @@ class task_context {
   void set_root(std::coroutine_handle<> root) noexcept { root_ = root; }
   /// Destroys the chain from its root: for an operation's handler destroyed without being called.
   void destroy_chain() noexcept { std::exchange(root_, {}).destroy(); }
+  std::coroutine_handle<> root() const noexcept { return root_; }
 
  private:
   asio::any_io_executor ex_;
@@ -252,6 +253,18 @@ struct op_result<> {
   using type = void;
 };
 
+/// Resumes `h`, a task of the chain whose root frame is `root`. An exception out of resume() comes from
+/// the root's completion handler (tasks keep their own): the root then sits at its final suspend point,
+/// and is destroyed here before the exception goes on.
+inline void resume_chain(std::coroutine_handle<> h, std::coroutine_handle<> root) {
+  try {
+    h.resume();
+  } catch (...) {
+    if (root && root.done()) root.destroy();
+    throw;
+  }
+}
+
 /// The operation whose initiation runs on this thread now (see op_awaiter::handler).
 inline thread_local const void* initiating_op = nullptr;
 
@@ -288,7 +301,8 @@ class op_awaiter {
     void operator()(V&&... v) {
       op_awaiter* self = std::exchange(self_, nullptr);
       if constexpr (sizeof...(R) > 0) self->result_.emplace(std::forward<V>(v)...);
-      h_.resume();  // (may finish the chain and free `self`: nothing of it is touched after)
+      // (May finish the chain and free `self`: nothing of it is touched after.)
+      resume_chain(h_, self->ctx_->root());
     }
 
    private:
@@ -341,7 +355,10 @@ struct root_frame {
     std::suspend_always initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }  // the body catches everything
+    // The body catches everything but what the completion handler throws when it runs inline: that goes
+    // to whoever resumed the chain (out of the io_context's run(), as Asio's own handlers' exceptions
+    // do), which then destroys the frame (resume_chain).
+    void unhandled_exception() { throw; }
   };
   std::coroutine_handle<promise_type> h;
 };
@@ -403,7 +420,10 @@ struct root_start {
   ~root_start() {
     if (h) h.destroy();
   }
-  void operator()() { std::exchange(h, {}).resume(); }
+  void operator()() {
+    const std::coroutine_handle<> root = std::exchange(h, {});
+    resume_chain(root, root);
+  }
 };
 
 template <class T>
