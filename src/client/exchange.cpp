@@ -9,7 +9,6 @@
 #include "wire/request_check.hpp"
 
 #include <asio/cancellation_type.hpp>
-#include <asio/this_coro.hpp>
 
 namespace sentinel::detail {
 namespace {
